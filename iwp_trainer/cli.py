@@ -1,0 +1,92 @@
+"""The one entry point: bare ``iwp-trainer`` opens the app, subcommands run without it.
+
+Each subcommand lives in ``iwp_trainer/commands/<name>.py`` and exposes
+``register(subparsers) -> None``; the parser it adds sets ``func=run`` where
+``run(args) -> int`` returns the exit code. Commands call the same core functions as the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from iwp_trainer import __version__, paths
+
+# Subcommand modules, in the order ``--help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "ask",
+    "index",
+    "check",
+    "play",
+    "graph",
+    "report",
+    "export",
+)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iwp-trainer",
+        description=(
+            "Train and support work coaches on the In-Work Progression trial. "
+            "With no command, opens the app (Ask, Browse, Practise, Progress)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--kb", type=Path, default=None, metavar="DIR",
+                        help="knowledge base folder (default: the shipped kb/, or $IWP_TRAINER_KB)")
+    parser.add_argument("--scenarios", type=Path, default=None, metavar="DIR",
+                        help="scenarios folder (default: the shipped scenarios/, or $IWP_TRAINER_SCENARIOS)")
+    parser.add_argument("--index", type=Path, default=None, metavar="DIR",
+                        help="search index folder (default: the user cache, or $IWP_TRAINER_INDEX)")
+    parser.add_argument("--db", type=Path, default=None, metavar="PATH",
+                        help="progress database (default: the user data folder, or $IWP_TRAINER_DB)")
+    parser.add_argument("--learner", default=None, metavar="NAME",
+                        help="learner name or staff id to record progress under (app only)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"iwp_trainer.commands.{name}")
+        except ModuleNotFoundError as exc:  # a command not yet built is simply absent
+            if exc.name == f"iwp_trainer.commands.{name}":
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def resolve_paths(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill the global locations with their defaults so commands never guess."""
+    args.kb = args.kb or paths.default_kb_dir()
+    args.scenarios = args.scenarios or paths.default_scenarios_dir()
+    args.index = args.index or paths.default_index_dir()
+    args.db = args.db or paths.default_db_path()
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = resolve_paths(parser.parse_args(argv))
+    try:
+        if args.command is None:
+            from iwp_trainer.tui.app import run_app
+
+            return run_app(args)
+        return int(args.func(args) or EXIT_OK)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of ``iwp-trainer``; each module exposes ``register(subparsers)``."""

@@ -1,0 +1,52 @@
+"""Every file location the app uses, in one place.
+
+Defaults point at the shipped ``kb/`` and ``scenarios/`` of the checkout and at platformdirs'
+per-user cache and data directories. Each can be overridden by an environment variable (handy for
+a shared team database) and, on the command line, by a global option.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_cache_path, user_data_path
+
+APP_NAME = "iwp-trainer"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ENV_KB = "IWP_TRAINER_KB"
+ENV_SCENARIOS = "IWP_TRAINER_SCENARIOS"
+ENV_INDEX = "IWP_TRAINER_INDEX"
+ENV_DB = "IWP_TRAINER_DB"
+ENV_CONFIG = "IWP_TRAINER_CONFIG"
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def default_kb_dir() -> Path:
+    """The knowledge base: ``$IWP_TRAINER_KB`` or the shipped ``kb/``."""
+    return _env_path(ENV_KB) or PROJECT_ROOT / "kb"
+
+
+def default_scenarios_dir() -> Path:
+    """The scenarios: ``$IWP_TRAINER_SCENARIOS`` or the shipped ``scenarios/``."""
+    return _env_path(ENV_SCENARIOS) or PROJECT_ROOT / "scenarios"
+
+
+def default_index_dir() -> Path:
+    """The search index lives in the user cache: it can always be rebuilt from ``kb/``."""
+    return _env_path(ENV_INDEX) or user_cache_path(APP_NAME) / "index"
+
+
+def default_db_path() -> Path:
+    """The progress database lives in the user data directory: it must never be thrown away."""
+    return _env_path(ENV_DB) or user_data_path(APP_NAME) / "progress.sqlite3"
+
+
+def default_config_path() -> Path:
+    """Small per-user settings (the chosen learner name, the theme)."""
+    return _env_path(ENV_CONFIG) or user_data_path(APP_NAME) / "settings.json"

@@ -1,0 +1,1 @@
+"""The Textual app: it presents the core modules and holds no policy or scoring logic."""
