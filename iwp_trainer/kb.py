@@ -1,0 +1,329 @@
+"""The knowledge base: one Markdown file per policy question, with YAML front matter.
+
+Trainers edit these files by hand, so loading never raises on bad content: each broken entry
+becomes a :class:`Diagnostic` with ``file:line`` (the YAML error's line, or the offending key's)
+and every other entry still loads. Front matter is split with markdown-it-py's front-matter rule
+(the same parser that later extracts plain text for the index), and read with PyYAML's safe loader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from iwp_trainer.diagnostics import Diagnostic
+from iwp_trainer.glossary import (
+    GLOSSARY_FILE,
+    Glossary,
+    KeyLines,
+    compose,
+    duplicate_keys,
+    key_lines,
+    load_glossary,
+    safe_load,
+    yaml_error_line,
+    yaml_error_text,
+)
+
+KNOWN_KEYS = ("id", "question", "aliases", "tags", "source", "related")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One answered policy question. ``line`` is the file line of its ``id`` key."""
+
+    id: str
+    question: str
+    aliases: tuple[str, ...]
+    tags: tuple[str, ...]
+    source_document: str
+    source_section: str
+    related: tuple[str, ...]
+    body: str
+    path: Path
+    line: int
+
+    @property
+    def title(self) -> str:
+        return self.question
+
+    @property
+    def citation(self) -> str:
+        """How the source is shown to users, e.g. "IWP trial FAQ, section 5: Conducting Interviews"."""
+        return f"{self.source_document}, {self.source_section}"
+
+    @property
+    def plain_body(self) -> str:
+        """The answer without Markdown markup, for terminals and the index."""
+        return plain_text(self.body)
+
+
+@dataclass
+class KnowledgeBase:
+    """Every valid entry by id, the glossary, and all problems found while loading."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+    glossary: Glossary = field(default_factory=Glossary)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries.values())
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self.entries.get(entry_id)
+
+    def related(self, entry: Entry) -> list[Entry]:
+        """The entries an entry points to (only ones that loaded)."""
+        return [self.entries[i] for i in entry.related if i in self.entries]
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown
+
+
+@lru_cache(maxsize=1)
+def _splitter() -> Any:
+    """A minimal markdown-it parser that only needs to recognise the front-matter block."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.front_matter import front_matter_plugin
+
+    return MarkdownIt("zero").use(front_matter_plugin)
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
+
+
+def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
+    """``(yaml_text, yaml_first_line, body, body_first_line)``, or None without front matter.
+
+    Lines are 1-based file lines. Only the opening block of the file is parsed, so this stays cheap.
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines or not lines[0].rstrip("\r\n").startswith("---"):
+        return None
+    tokens = _splitter().parse(text)
+    if not tokens or tokens[0].type != "front_matter" or tokens[0].map is None:
+        return None
+    end = tokens[0].map[1]  # index of the first body line
+    body = "".join(lines[end:])
+    return tokens[0].content, 2, body, end + 1
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown to readable plain text: paragraphs kept, emphasis and link markup dropped."""
+    tokens = _renderer().parse(markdown)
+    blocks: list[str] = []
+    prefix = ""
+    for token in tokens:
+        if token.type == "list_item_open":
+            prefix = "- " if token.markup in "-*+" else f"{token.info}{token.markup} "
+        elif token.type == "inline" and token.children is not None:
+            parts = []
+            for child in token.children:
+                if child.type in ("text", "code_inline"):
+                    parts.append(child.content)
+                elif child.type in ("softbreak", "hardbreak"):
+                    parts.append(" " if child.type == "softbreak" else "\n")
+                elif child.type == "image":
+                    parts.append(child.content)
+            blocks.append(prefix + "".join(parts).strip())
+            prefix = ""
+        elif token.type in ("fence", "code_block"):
+            blocks.append(token.content.rstrip("\n"))
+    return "\n\n".join(block for block in blocks if block)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def _text_tuple(
+    meta: dict[str, Any], key: str, lines: KeyLines, path: Path, diags: list[Diagnostic]
+) -> tuple[str, ...] | None:
+    """A list-of-text field; None (after a diagnostic) when it has the wrong type."""
+    value = meta.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        diags.append(Diagnostic.error(
+            "kb-type", f"`{key}` must be a list of text, not {type(value).__name__}", path,
+            lines.key(key), hint=f"write {key}: [first, second]"))
+        return None
+    out: list[str] = []
+    ok = True
+    for index, item in enumerate(value):
+        if isinstance(item, str) and item.strip():
+            out.append(item.strip())
+        else:
+            diags.append(Diagnostic.error(
+                "kb-type", f"item {index + 1} of `{key}` must be non-empty text, not {item!r}", path,
+                lines.item(key, index)))
+            ok = False
+    return tuple(out) if ok else None
+
+
+def _required_text(
+    meta: dict[str, Any], key: str, lines: KeyLines, path: Path, diags: list[Diagnostic], where: str = ""
+) -> str | None:
+    value = meta.get(key)
+    label = f"{where}{key}"
+    if key not in meta or value is None or (isinstance(value, str) and not value.strip()):
+        diags.append(Diagnostic.error(
+            "kb-missing-field", f"entry has no `{label}`", path,
+            lines.key(key) if key in meta else lines.start,
+            hint=f"add `{key}:` to the front matter"))
+        return None
+    if not isinstance(value, str):
+        diags.append(Diagnostic.error(
+            "kb-type", f"`{label}` must be text, not {type(value).__name__}", path, lines.key(key),
+            hint="put the value in quotes"))
+        return None
+    return " ".join(value.split())
+
+
+def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, KeyLines] | None:
+    """Parse one entry file's text; on any problem add diagnostics and return None."""
+    split = split_front_matter(text)
+    if split is None:
+        if text.lstrip("\ufeff").startswith("---"):
+            diags.append(Diagnostic.error(
+                "kb-front-matter", "front matter opened with --- is never closed", path, 1,
+                hint="end the front matter with a line containing only ---"))
+        else:
+            diags.append(Diagnostic.error(
+                "kb-front-matter", "entry has no YAML front matter", path, 1,
+                hint="start the file with ---, the id/question/source keys, then ---"))
+        return None
+    yaml_text, first, body, _ = split
+    before = len(diags)
+    try:
+        node = compose(yaml_text)
+        meta = safe_load(yaml_text)
+    except yaml.YAMLError as exc:
+        diags.append(Diagnostic.error(
+            "kb-yaml", f"front matter is not valid YAML: {yaml_error_text(exc, first)}", path,
+            yaml_error_line(exc, first)))
+        return None
+    if not isinstance(meta, dict):
+        diags.append(Diagnostic.error(
+            "kb-type", "front matter must be a mapping of keys (id, question, source, ...)", path, first))
+        return None
+    lines = key_lines(node, first)
+    for name, line in duplicate_keys(node, first):
+        diags.append(Diagnostic.error("kb-duplicate-key", f"key `{name}` appears twice", path, line))
+    entry_id = _required_text(meta, "id", lines, path, diags)
+    question = _required_text(meta, "question", lines, path, diags)
+    aliases = _text_tuple(meta, "aliases", lines, path, diags)
+    tags = _text_tuple(meta, "tags", lines, path, diags)
+    related = _text_tuple(meta, "related", lines, path, diags)
+    document = section = None
+    source = meta.get("source")
+    if "source" not in meta or source is None:
+        diags.append(Diagnostic.error(
+            "kb-missing-field", "entry has no `source` (document and section)", path,
+            lines.key("source") if "source" in meta else lines.start,
+            hint="add source: {document: IWP trial FAQ, section: ...}"))
+    elif not isinstance(source, dict):
+        diags.append(Diagnostic.error(
+            "kb-type", "`source` must be a mapping with `document` and `section`", path,
+            lines.key("source")))
+    else:
+        src_lines = lines.children.get("source", KeyLines(start=lines.key("source")))
+        document = _required_text(source, "document", src_lines, path, diags, "source.")
+        section = _required_text(source, "section", src_lines, path, diags, "source.")
+    for key in meta:
+        if key not in KNOWN_KEYS:
+            diags.append(Diagnostic.warning(
+                "kb-unknown-key", f"unknown key `{key}` is ignored", path, lines.key(str(key)),
+                hint="known keys: " + ", ".join(KNOWN_KEYS)))
+    if any(d.severity == "error" for d in diags[before:]):
+        return None
+    assert entry_id and question and document and section is not None
+    assert aliases is not None and tags is not None and related is not None
+    if not body.strip():
+        diags.append(Diagnostic.warning("kb-empty-body", f"entry {entry_id!r} has no answer text", path,
+                                        lines.key("id")))
+    entry = Entry(entry_id, question, aliases, tags, document, section, related,
+                  body.strip("\n"), path, lines.key("id"))
+    return entry, lines
+
+
+def _read_text(path: Path, diags: list[Diagnostic]) -> str | None:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        diags.append(Diagnostic.error("kb-unreadable", f"cannot read entry: {exc.strerror or exc}", path))
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        diags.append(Diagnostic.error("kb-encoding", "entry is not UTF-8 text", path, line,
+                                      hint="save the file as UTF-8"))
+        return None
+
+
+def entry_files(kb_dir: Path) -> list[Path]:
+    """The entry files of a KB folder, in a stable order (hidden files skipped)."""
+    return sorted(p for p in kb_dir.glob("*.md") if not p.name.startswith(".") and p.is_file())
+
+
+def load_kb(kb_dir: Path) -> KnowledgeBase:
+    """Load every entry and the glossary of ``kb_dir``; never raises on bad content.
+
+    A missing folder gives an empty KB with one error diagnostic. Duplicate ids keep the first
+    file (in name order); a ``related`` id that does not exist is reported and dropped.
+    """
+    kb_dir = Path(kb_dir)
+    diags: list[Diagnostic] = []
+    if not kb_dir.is_dir():
+        diags.append(Diagnostic.error(
+            "kb-missing", f"knowledge base folder not found: {kb_dir}", kb_dir,
+            hint="pass --kb DIR or set IWP_TRAINER_KB"))
+        return KnowledgeBase({}, Glossary(), diags)
+    entries: dict[str, Entry] = {}
+    positions: dict[str, KeyLines] = {}
+    for path in entry_files(kb_dir):
+        text = _read_text(path, diags)
+        if text is None:
+            continue
+        parsed = parse_entry(text, path, diags)
+        if parsed is None:
+            continue
+        entry, lines = parsed
+        if entry.id in entries:
+            first = entries[entry.id]
+            diags.append(Diagnostic.error(
+                "kb-duplicate-id", f"id {entry.id!r} is already used by {first.path.name}:{first.line}",
+                path, entry.line, hint="give each entry its own id"))
+            continue
+        entries[entry.id] = entry
+        positions[entry.id] = lines
+    for entry_id, entry in list(entries.items()):
+        missing = [i for i in entry.related if i not in entries]
+        if not missing:
+            continue
+        lines = positions[entry_id]
+        for index, rel in enumerate(entry.related):
+            if rel in missing:
+                diags.append(Diagnostic.error(
+                    "kb-unknown-related", f"related id {rel!r} does not exist", entry.path,
+                    lines.item("related", index), hint="use the id of another entry"))
+        kept = tuple(i for i in entry.related if i not in missing)
+        entries[entry_id] = Entry(entry.id, entry.question, entry.aliases, entry.tags,
+                                  entry.source_document, entry.source_section, kept,
+                                  entry.body, entry.path, entry.line)
+    glossary = load_glossary(kb_dir / GLOSSARY_FILE)
+    diags.extend(glossary.diagnostics)
+    return KnowledgeBase(entries, glossary, diags)

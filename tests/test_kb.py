@@ -1,0 +1,163 @@
+"""The KB loader: valid entries load, every broken entry is reported at its file:line and the
+rest of the knowledge base still loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iwp_trainer.diagnostics import Diagnostic, format_diagnostic
+from iwp_trainer.kb import Entry, load_kb, plain_text, split_front_matter
+
+
+@pytest.fixture
+def good_kb(fixtures_dir: Path) -> Path:
+    return fixtures_dir / "kb" / "good"
+
+
+@pytest.fixture
+def broken_kb(fixtures_dir: Path) -> Path:
+    return fixtures_dir / "kb" / "broken"
+
+
+def _by_file(diags: list[Diagnostic]) -> dict[str, list[Diagnostic]]:
+    out: dict[str, list[Diagnostic]] = {}
+    for diag in diags:
+        out.setdefault(Path(diag.file).name, []).append(diag)
+    return out
+
+
+def test_good_kb_loads_every_field(good_kb: Path) -> None:
+    kb = load_kb(good_kb)
+    assert kb.diagnostics == []
+    assert sorted(kb.entries) == ["moving-groups", "sanction-length", "travel-costs"]
+    entry = kb.entries["travel-costs"]
+    assert isinstance(entry, Entry)
+    assert entry.question == "Can trial claimants get their travel costs refunded?"
+    assert entry.title == entry.question
+    assert entry.aliases == ("bus fare refund for appointments",)
+    assert entry.tags == ("travel", "expenses")
+    assert entry.citation == "IWP trial FAQ, section 5: Conducting Interviews"
+    assert entry.related == ("sanction-length",)
+    assert entry.path == good_kb / "travel-costs.md"
+    assert entry.line == 2  # the line of `id:`
+    assert entry.body.startswith("Travel costs will not normally be refunded.")
+    assert "---" not in entry.body and "id:" not in entry.body
+    assert [e.id for e in kb.related(kb.entries["sanction-length"])] == ["travel-costs", "moving-groups"]
+
+
+def test_plain_body_drops_markdown_markup(good_kb: Path) -> None:
+    kb = load_kb(good_kb)
+    text = kb.entries["travel-costs"].plain_body
+    assert "Flexible Support Fund" in text and "**" not in text
+    listed = kb.entries["moving-groups"].plain_body
+    assert "*Random" not in listed and "Random Allocation Tool" in listed
+    assert "- Work coaches have no discretion to reallocate." in listed
+
+
+def test_glossary_is_loaded_with_the_kb(good_kb: Path) -> None:
+    kb = load_kb(good_kb)
+    assert kb.glossary.lookup("fsf") is not None
+    assert kb.glossary.lookup("Flexible Support Fund").term == "FSF"
+
+
+@pytest.mark.parametrize(
+    ("file", "line", "code"),
+    [
+        ("bad-yaml.md", 5, "kb-yaml"),
+        ("missing-id.md", 2, "kb-missing-field"),
+        ("missing-question.md", 2, "kb-missing-field"),
+        ("zz-duplicate.md", 3, "kb-duplicate-id"),
+        ("unknown-related.md", 9, "kb-unknown-related"),
+        ("wrong-types.md", 4, "kb-type"),
+        ("wrong-types.md", 7, "kb-type"),
+        ("no-front-matter.md", 1, "kb-front-matter"),
+        ("unclosed.md", 1, "kb-front-matter"),
+        ("question-list.md", 3, "kb-type"),
+        ("question-list.md", 6, "kb-type"),
+    ],
+)
+def test_each_broken_entry_is_reported_at_its_line(broken_kb: Path, file: str, line: int, code: str) -> None:
+    diags = _by_file(load_kb(broken_kb).diagnostics)
+    assert (line, code) in [(d.line, d.code) for d in diags.get(file, [])], diags.get(file)
+    assert all(d.severity == "error" for d in diags[file])
+
+
+def test_broken_entries_do_not_stop_the_others(broken_kb: Path) -> None:
+    kb = load_kb(broken_kb)
+    # The three good entries, plus the one whose only fault is a dangling related id.
+    assert sorted(kb.entries) == ["moving-groups", "sanction-length", "travel-costs", "unknown-related"]
+    assert kb.entries["unknown-related"].related == ("travel-costs",)
+    # The duplicate keeps the first file's entry.
+    assert kb.entries["travel-costs"].path.name == "travel-costs.md"
+
+
+def test_messages_name_the_problem(broken_kb: Path) -> None:
+    diags = _by_file(load_kb(broken_kb).diagnostics)
+    assert "`id`" in diags["missing-id.md"][0].message
+    assert "`question`" in diags["missing-question.md"][0].message
+    assert "travel-costs.md:2" in diags["zz-duplicate.md"][0].message
+    assert "no-such-entry" in diags["unknown-related.md"][0].message
+    assert "started on line 4" in diags["bad-yaml.md"][0].message
+    text = format_diagnostic(diags["bad-yaml.md"][0])
+    assert text.startswith(f"{broken_kb / 'bad-yaml.md'}:5: error kb-yaml:")
+
+
+def test_missing_folder_is_one_error_not_a_crash(tmp_path: Path) -> None:
+    kb = load_kb(tmp_path / "nope")
+    assert kb.entries == {}
+    assert [d.code for d in kb.diagnostics] == ["kb-missing"]
+
+
+def test_non_utf8_entry_is_reported_with_its_line(tmp_path: Path, good_kb: Path) -> None:
+    for path in good_kb.glob("*.md"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "latin.md").write_bytes(b"---\nid: latin\nquestion: caf\xe9?\n---\nBody\n")
+    kb = load_kb(tmp_path)
+    assert len(kb.entries) == 3
+    [diag] = kb.diagnostics
+    assert (Path(diag.file).name, diag.line, diag.code) == ("latin.md", 3, "kb-encoding")
+
+
+def test_windows_line_endings_and_bom_load(tmp_path: Path) -> None:
+    text = ("\ufeff---\r\nid: crlf\r\nquestion: Does CRLF work?\r\nsource:\r\n  document: IWP trial FAQ\r\n"
+            "  section: x\r\n---\r\nYes it does.\r\n")
+    (tmp_path / "crlf.md").write_bytes(text.encode("utf-8"))
+    kb = load_kb(tmp_path)
+    assert kb.diagnostics == []
+    assert kb.entries["crlf"].body.strip() == "Yes it does."
+
+
+def test_unknown_keys_and_empty_body_are_warnings(tmp_path: Path) -> None:
+    (tmp_path / "odd.md").write_text(
+        "---\nid: odd\nquestion: Odd?\nsource: {document: IWP trial FAQ, section: x}\nauthor: me\n---\n",
+        encoding="utf-8",
+    )
+    kb = load_kb(tmp_path)
+    assert "odd" in kb.entries
+    assert sorted((d.code, d.severity, d.line) for d in kb.diagnostics) == [
+        ("kb-empty-body", "warning", 2),
+        ("kb-unknown-key", "warning", 5),
+    ]
+
+
+def test_split_front_matter_gives_file_lines() -> None:
+    split = split_front_matter("---\nid: a\nquestion: b\n---\nfirst\nsecond\n")
+    assert split == ("id: a\nquestion: b", 2, "first\nsecond\n", 5)
+    assert split_front_matter("no front matter\n---\n") is None
+
+
+def test_plain_text_keeps_words_and_drops_markup() -> None:
+    text = plain_text("# Title\n\nSome **bold** and [a link](http://x) and `code`.\n\n1. one\n2. two\n")
+    assert "Title" in text and "Some bold and a link and code." in text
+    assert "http://x" not in text and "1. one" in text
+
+
+def test_shipped_kb_loads_cleanly(shipped_kb: Path) -> None:
+    kb = load_kb(shipped_kb)
+    assert kb.diagnostics == []
+    assert len(kb.entries) >= 30
+    for entry in kb:
+        assert entry.citation.startswith(entry.source_document)
+        assert entry.path.read_text(encoding="utf-8").splitlines()[entry.line - 1].startswith("id:")
