@@ -1,0 +1,92 @@
+"""``iwp-trainer check [PATHS...] [--json] [--strict]``: validate scenarios and the knowledge base.
+
+With no PATHS it checks the whole scenarios folder and the knowledge base; otherwise the given
+scenario files or folders. Each problem is one ``file:line:col: error CODE: message`` line on
+stderr (or, with ``--json``, one JSON object on stdout). Exit 0 when clean, 1 on errors (and on
+warnings with ``--strict``), 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from iwp_trainer.diagnostics import Diagnostic, has_errors, print_diagnostics
+from iwp_trainer.scenario_loader import DIMENSIONS_FILE, load_scenarios, scenario_files
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate scenarios and the knowledge base",
+        description="Validate scenario files (default: the whole scenarios folder plus the knowledge "
+                    "base) and run each scenario's scripted tests.",
+    )
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                        help="scenario files or folders (default: the scenarios folder and the KB)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--strict", action="store_true", help="fail on warnings too")
+    parser.set_defaults(func=run)
+
+
+def load_kb_for_check(kb_dir: Path) -> tuple[set[str] | None, list[Diagnostic], Any]:
+    """KB entry ids (``None`` when there is no KB folder), its diagnostics, and the KB itself."""
+    from iwp_trainer.kb import load_kb
+
+    kb = load_kb(kb_dir)
+    if not Path(kb_dir).is_dir():
+        return None, list(kb.diagnostics), kb
+    return set(kb.entries), list(kb.diagnostics), kb
+
+
+def check_paths(scenarios_dir: Path, kb_dir: Path, paths: list[Path]) -> tuple[int, list[Diagnostic]]:
+    """Validate; returns (number of scenario files checked, every problem found)."""
+    kb_ids, kb_diags, _kb = load_kb_for_check(kb_dir)
+    if not paths:
+        result = load_scenarios(scenarios_dir, kb_ids)
+        count = len(scenario_files(scenarios_dir)) if scenarios_dir.is_dir() else 0
+        return count, kb_diags + result.diagnostics
+    diags: list[Diagnostic] = []
+    count = 0
+    groups: dict[Path, list[Path]] = {}
+    for path in paths:
+        if path.is_dir():
+            result = load_scenarios(path, kb_ids)
+            count += len(scenario_files(path))
+            diags.extend(result.diagnostics)
+        else:
+            # Dimensions come from the file's own folder when it has them, else the scenarios folder.
+            home = path.parent if (path.parent / DIMENSIONS_FILE).is_file() else scenarios_dir
+            groups.setdefault(home, []).append(path)
+    for home, files in groups.items():
+        result = load_scenarios(home, kb_ids, files=files)
+        count += len(files)
+        diags.extend(result.diagnostics)
+    return count, diags
+
+
+def run(args: argparse.Namespace) -> int:
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        for path in missing:
+            print(f"iwp-trainer check: error: no such file or folder: {path}", file=sys.stderr)
+        return EXIT_USAGE
+    count, diags = check_paths(Path(args.scenarios), Path(args.kb), list(args.paths))
+    errors = sum(1 for d in diags if d.severity == "error")
+    warnings = len(diags) - errors
+    failed = has_errors(diags, strict=args.strict)
+    if args.json:
+        ordered = sorted(diags, key=lambda d: (d.file, d.line or 0, d.col or 0, d.code))
+        payload = {"ok": not failed, "files": count, "errors": errors, "warnings": warnings,
+                   "diagnostics": [d.to_dict() for d in ordered]}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        print_diagnostics(diags, sys.stderr)
+        print(f"checked {count} scenario file{'s' if count != 1 else ''}: "
+              f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}")
+    return EXIT_ERROR if failed else EXIT_OK

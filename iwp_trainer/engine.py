@@ -1,0 +1,495 @@
+"""Playing a scenario: the current node, the choices on offer, scoring and the debrief.
+
+Plain Python with no UI, so the app, the CLI (``iwp-trainer play``) and ``check``'s scripted tests
+all play scenarios exactly the same way.
+
+Scoring rules (see ``docs/scenario-format.md``):
+
+* each choice's points count once per attempt, even if a loop brings the coach back to it, so
+  nobody can farm points by going round a loop;
+* the best achievable score for a dimension is the most any walk from the start to an ending can
+  earn, computed from the graph (loops, flags and random branches included);
+* an attempt passes when, for every scored dimension, earned/best >= ``pass_mark`` and no critical
+  choice was taken.
+
+The best-achievable search works on states (node, flags that matter, scored choices already taken
+inside the current loop). A choice outside any loop can never be taken twice, so it never needs to
+be remembered; this keeps the search small for real scenarios while staying exact.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from iwp_trainer.scenario import Choice, Node, Scenario
+
+NEG_INF = -math.inf
+TOTAL = "__total__"
+_MAX_AUTO_STEPS = 10_000
+
+State = tuple[str, frozenset, frozenset]  # node id, flags, scored loop choices taken
+
+
+class Analysis:
+    """What the graph of one scenario allows: reachability, loops and best achievable scores."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        nodes = scenario.nodes
+        self.used_flags: frozenset[str] = frozenset(
+            f for _n, c in scenario.all_choices() for f in (*c.requires, *c.excludes))
+        self.scc = _strongly_connected(nodes)
+        self.repeatable: frozenset[str] = frozenset(
+            c.id for node in nodes.values() for c in node.choices
+            if c.scores and c.to in nodes and self.scc.get(c.to) == self.scc.get(node.id))
+        self._choice_scc: dict[str, int | None] = {
+            c.id: self.scc.get(node.id) for node in nodes.values() for c in node.choices
+            if c.id in self.repeatable}
+        self._memo: dict[tuple[str, State], float] = {}
+        self._weights: dict[str, Callable[[Choice], float]] = {
+            TOTAL: lambda c: sum(c.scores.get(d, 0) for d in scenario.dimensions)}
+        for dim in scenario.dimensions:
+            self._weights[dim] = lambda c, d=dim: c.scores.get(d, 0)
+
+    # -- states -------------------------------------------------------------------------------
+
+    def start_state(self) -> State:
+        return (self.scenario.start, frozenset(), frozenset())
+
+    def state(self, node_id: str, flags: Iterable[str], taken: Iterable[str]) -> State:
+        """Project a full attempt state onto what can still matter."""
+        scc = self.scc.get(node_id)
+        return (node_id, frozenset(flags) & self.used_flags,
+                frozenset(t for t in taken if self._choice_scc.get(t, -1) == scc))
+
+    def available(self, node: Node, flags: frozenset[str]) -> list[Choice]:
+        return [c for c in node.choices if c.available(flags)]
+
+    def step(self, state: State, choice: Choice) -> tuple[State, bool]:
+        """The state after taking ``choice``, and whether its points count (first time only)."""
+        node_id, flags, taken = state
+        fresh = choice.id not in taken
+        new_flags = flags | (frozenset(choice.set) & self.used_flags) if choice.set else flags
+        new_taken = taken
+        if choice.id in self.repeatable:
+            new_taken = taken | {choice.id}
+        if self.scc.get(choice.to) != self.scc.get(node_id):
+            new_taken = frozenset()
+        return (choice.to, new_flags, new_taken), fresh
+
+    def transitions(self, state: State) -> list[tuple[Choice | None, State, bool]]:
+        """Every move from a state: (choice or None for a random branch, next state, counts)."""
+        node = self.scenario.nodes.get(state[0])
+        if node is None:
+            return []
+        moves: list[tuple[Choice | None, State, bool]] = []
+        for c in self.available(node, state[1]):
+            if c.to in self.scenario.nodes:
+                nxt, fresh = self.step(state, c)
+                moves.append((c, nxt, fresh))
+        for b in node.random:
+            if b.to in self.scenario.nodes:
+                nxt = (b.to, state[1], state[2] if self.scc.get(b.to) == self.scc.get(state[0]) else frozenset())
+                moves.append((None, nxt, False))
+        return moves
+
+    # -- best achievable ------------------------------------------------------------------------
+
+    def value(self, state: State, objective: str = TOTAL) -> float:
+        """Most points (for one dimension, or the total) any walk from ``state`` to an ending earns.
+
+        ``-inf`` when no ending can be reached. States in the same "layer" (same flags, same taken
+        choices, same loop) can reach each other for free, so they are explored together; every
+        other move strictly grows the state, so the recursion always ends.
+        """
+        key = (objective, state)
+        if key in self._memo:
+            return self._memo[key]
+        weight = self._weights[objective]
+        nodes = self.scenario.nodes
+        best = NEG_INF
+        seen = {state}
+        frontier = [state]
+        while frontier:
+            current = frontier.pop()
+            node = nodes[current[0]]
+            if node.is_ending:
+                best = max(best, 0.0)
+            for choice, nxt, fresh in self.transitions(current):
+                gain = weight(choice) if choice is not None and fresh else 0
+                same_layer = (nxt[1] == current[1] and nxt[2] == current[2]
+                              and self.scc.get(nxt[0]) == self.scc.get(current[0]))
+                if same_layer:
+                    # Only moves worth nothing stay in a layer: a fresh scored choice inside a loop
+                    # joins ``taken`` and one leaving the loop changes component.
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        frontier.append(nxt)
+                    continue
+                sub = self.value(nxt, objective)
+                if sub != NEG_INF:
+                    best = max(best, gain + sub)
+        self._memo[key] = best
+        return best
+
+    def move_value(self, state: State, choice: Choice, objective: str = TOTAL) -> float:
+        """Points for taking ``choice`` now plus the best continuation (``-inf`` for a dead end)."""
+        nxt, fresh = self.step(state, choice)
+        if choice.to not in self.scenario.nodes:
+            return NEG_INF
+        sub = self.value(nxt, objective)
+        if sub == NEG_INF:
+            return NEG_INF
+        return (self._weights[objective](choice) if fresh else 0) + sub
+
+    def best_achievable(self) -> dict[str, float]:
+        """Per scored dimension, the most any walk from the start can earn (``-inf``: no ending)."""
+        start = self.start_state()
+        return {d: self.value(start, d) for d in self.scenario.dimensions}
+
+    def reachable_states(self, limit: int = 50_000) -> set[State] | None:
+        """Every state an attempt can be in (``None`` when there are more than ``limit``)."""
+        start = self.start_state()
+        if start[0] not in self.scenario.nodes:
+            return set()
+        seen = {start}
+        frontier = [start]
+        while frontier:
+            current = frontier.pop()
+            for _c, nxt, _f in self.transitions(current):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    if len(seen) > limit:
+                        return None
+                    frontier.append(nxt)
+        return seen
+
+
+def analyse(scenario: Scenario) -> Analysis:
+    """The (cached) analysis of a scenario; scenarios are immutable so it never goes stale."""
+    cached = scenario.__dict__.get("_analysis")
+    if cached is None:
+        cached = Analysis(scenario)
+        object.__setattr__(scenario, "_analysis", cached)
+    return cached
+
+
+def _strongly_connected(nodes: dict[str, Node]) -> dict[str, int]:
+    """Tarjan's algorithm, iteratively: node id -> component number."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    comp: dict[str, int] = {}
+    counter = 0
+    components = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter([t for t in nodes[root].targets() if t in nodes]))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            v, it = work[-1]
+            advanced = False
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter([t for t in nodes[w].targets() if t in nodes])))
+                    advanced = True
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[v])
+            if low[v] == index[v]:
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp[w] = components
+                    if w == v:
+                        break
+                components += 1
+    return comp
+
+
+# -- playing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One choice the coach made, how it scored and what the best option(s) were."""
+
+    node_id: str
+    choice_id: str
+    choice_text: str
+    points: dict[str, int]
+    best_choice_ids: tuple[str, ...]
+    is_best: bool
+    critical: bool
+    feedback: str
+    cites: tuple[str, ...]
+    best_choice_texts: tuple[str, ...] = ()
+    prompt: str = ""
+
+
+@dataclass(frozen=True)
+class DimensionScore:
+    earned: int
+    best: int
+    fraction: float
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of an attempt: pass or fail, the ending and the score per dimension."""
+
+    scenario_id: str
+    passed: bool
+    critical_taken: bool
+    ending_node: str | None
+    ending_title: str | None
+    scores: dict[str, DimensionScore]
+    decisions: tuple[Decision, ...] = ()
+    pass_mark: float = 0.0
+    finished: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario_id,
+            "passed": self.passed,
+            "critical_taken": self.critical_taken,
+            "finished": self.finished,
+            "ending": self.ending_node,
+            "ending_title": self.ending_title,
+            "pass_mark": self.pass_mark,
+            "scores": {d: {"earned": s.earned, "best": s.best, "fraction": round(s.fraction, 4)}
+                       for d, s in self.scores.items()},
+        }
+
+
+class Playthrough:
+    """One attempt at a scenario. Random branches and the order of choices follow ``seed``."""
+
+    def __init__(self, scenario: Scenario, seed: int = 0, shuffle: bool | None = None) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.shuffle = scenario.shuffle if shuffle is None else shuffle
+        self.analysis = analyse(scenario)
+        self._rng = random.Random(seed)
+        self.flags: set[str] = set()
+        self.taken: set[str] = set()
+        self.decisions: list[Decision] = []
+        self.transcript: list[tuple[str, str]] = []
+        self.path: list[str] = []  # node ids visited, random nodes included
+        self._visits: dict[str, int] = {}
+        self._order: list[Choice] = []
+        self._node: Node = scenario.nodes[scenario.start]
+        self._enter(scenario.start)
+
+    @property
+    def node(self) -> Node:
+        return self._node
+
+    @property
+    def finished(self) -> bool:
+        return self._node.is_ending
+
+    @property
+    def choices(self) -> list[Choice]:
+        """The choices on offer now, in this attempt's order."""
+        return list(self._order)
+
+    def _enter(self, node_id: str) -> None:
+        for _ in range(_MAX_AUTO_STEPS):
+            node = self.scenario.nodes[node_id]
+            self.path.append(node_id)
+            self.transcript.append((self.scenario.speaker_name(node.speaker), node.say))
+            if not node.random:
+                break
+            weights = [b.weight for b in node.random]
+            node_id = self._rng.choices(node.random, weights=weights, k=1)[0].to
+        else:  # pragma: no cover - the validator refuses random loops with no exit
+            raise RuntimeError(f"random branches in {self.scenario.id} never settle")
+        self._node = node
+        visit = self._visits.get(node.id, 0)
+        self._visits[node.id] = visit + 1
+        order = [c for c in node.choices if c.available(self.flags)]
+        if self.shuffle and len(order) > 1:
+            random.Random(f"{self.seed}:{self.scenario.id}:{node.id}:{visit}").shuffle(order)
+        self._order = order
+
+    def _state(self) -> tuple[str, frozenset, frozenset]:
+        return self.analysis.state(self._node.id, self.flags, self.taken)
+
+    def best_choices(self) -> list[Choice]:
+        """The available choice(s) worth the most points on the way to an ending."""
+        state = self._state()
+        values = [(self.analysis.move_value(state, c), c) for c in self._order]
+        top = max((v for v, _c in values), default=NEG_INF)
+        if top == NEG_INF:
+            return []
+        return [c for v, c in values if v == top]
+
+    def choose(self, choice_id: str) -> Decision:
+        """Take a choice by id; random nodes after it are followed automatically."""
+        if self.finished:
+            raise ValueError(f"the scenario has already ended at `{self._node.id}`")
+        choice = next((c for c in self._order if c.id == choice_id), None)
+        if choice is None:
+            offered = [c.id for c in self._order]
+            close = difflib.get_close_matches(choice_id, offered, n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise ValueError(f"choice `{choice_id}` is not available at node `{self._node.id}`"
+                             f" (available: {', '.join(sorted(offered)) or 'none'}){hint}")
+        best = self.best_choices()
+        fresh = choice.id not in self.taken
+        points = {d: (choice.scores.get(d, 0) if fresh else 0) for d in self.scenario.dimensions}
+        decision = Decision(
+            node_id=self._node.id,
+            choice_id=choice.id,
+            choice_text=choice.text,
+            points=points,
+            best_choice_ids=tuple(c.id for c in best),
+            is_best=choice in best,
+            critical=choice.critical,
+            feedback=choice.feedback,
+            cites=choice.cites,
+            best_choice_texts=tuple(c.text for c in best),
+            prompt=self._node.say,
+        )
+        self.decisions.append(decision)
+        self.taken.add(choice.id)
+        self.flags.update(choice.set)
+        self.transcript.append((self.scenario.speaker_name("coach"), choice.text))
+        self._enter(choice.to)
+        return decision
+
+    def result(self) -> Result:
+        """Scores so far; ``passed`` is only ever true once an ending is reached."""
+        best = self.analysis.best_achievable()
+        scores: dict[str, DimensionScore] = {}
+        for dim in self.scenario.dimensions:
+            earned = sum(d.points.get(dim, 0) for d in self.decisions)
+            top = best.get(dim, NEG_INF)
+            top_int = int(top) if top != NEG_INF else 0
+            if top_int > 0:
+                fraction = max(0.0, earned / top_int)
+            else:
+                fraction = 1.0 if earned >= top_int else 0.0
+            scores[dim] = DimensionScore(earned, top_int, fraction)
+        critical = any(d.critical for d in self.decisions)
+        mark = self.scenario.pass_mark
+        passed = (self.finished and not critical
+                  and all(s.earned >= mark * s.best - 1e-9 if s.best > 0 else s.earned >= s.best
+                          for s in scores.values()))
+        return Result(
+            scenario_id=self.scenario.id,
+            passed=passed,
+            critical_taken=critical,
+            ending_node=self._node.id if self.finished else None,
+            ending_title=self._node.ending if self.finished else None,
+            scores=scores,
+            decisions=tuple(self.decisions),
+            pass_mark=mark,
+            finished=self.finished,
+        )
+
+
+def play_path(scenario: Scenario, choice_ids: Iterable[str], seed: int = 0) -> Result:
+    """Play a scripted path (choices by id) without shuffling; raises ``ValueError`` on a bad id."""
+    play = Playthrough(scenario, seed=seed, shuffle=False)
+    for choice_id in choice_ids:
+        play.choose(choice_id)
+    return play.result()
+
+
+# -- debrief ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CitedEntry:
+    """A knowledge-base entry a choice cites, as shown in the debrief."""
+
+    id: str
+    title: str
+    citation: str
+    body: str
+    found: bool = True
+
+
+@dataclass(frozen=True)
+class DebriefItem:
+    """One decision explained: what was chosen, what was best, why, and the policy behind it."""
+
+    node_id: str
+    prompt: str
+    choice_id: str
+    chosen_text: str
+    best_choice_ids: tuple[str, ...]
+    best_texts: tuple[str, ...]
+    is_best: bool
+    points: dict[str, int]
+    critical: bool
+    feedback: str
+    cited: tuple[CitedEntry, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node_id,
+            "choice": self.choice_id,
+            "chosen_text": self.chosen_text,
+            "best_choices": list(self.best_choice_ids),
+            "best_texts": list(self.best_texts),
+            "is_best": self.is_best,
+            "points": dict(self.points),
+            "critical": self.critical,
+            "feedback": self.feedback,
+            "cites": [{"id": c.id, "title": c.title, "citation": c.citation, "found": c.found}
+                      for c in self.cited],
+        }
+
+
+def _cited(entry_id: str, kb: Any) -> CitedEntry:
+    entries = getattr(kb, "entries", None) or {}
+    entry = entries.get(entry_id)
+    if entry is None:
+        return CitedEntry(entry_id, entry_id, "", "", found=False)
+    return CitedEntry(entry_id, str(getattr(entry, "title", entry_id)),
+                      str(getattr(entry, "citation", "")), str(getattr(entry, "body", "")))
+
+
+def debrief(result: Result, kb: Any = None) -> list[DebriefItem]:
+    """Each decision with the chosen and best choices, points, feedback and cited KB entries.
+
+    ``kb`` is a :class:`~iwp_trainer.kb.KnowledgeBase` (anything with ``.entries``) or ``None``.
+    """
+    return [
+        DebriefItem(
+            node_id=d.node_id,
+            prompt=d.prompt,
+            choice_id=d.choice_id,
+            chosen_text=d.choice_text,
+            best_choice_ids=d.best_choice_ids,
+            best_texts=d.best_choice_texts,
+            is_best=d.is_best,
+            points=dict(d.points),
+            critical=d.critical,
+            feedback=d.feedback,
+            cited=tuple(_cited(c, kb) for c in d.cites),
+        )
+        for d in result.decisions
+    ]
