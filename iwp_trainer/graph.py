@@ -1,0 +1,152 @@
+"""Drawing a scenario's branching as Mermaid or Graphviz DOT text.
+
+Trainers review a scenario by looking at its shape: where the choices lead, which ones score,
+which are critical, where random branches split. Both formats show the same things: nodes with
+their speaker, endings, random nodes with weights, choices as edges labelled with the choice id
+and its points, and critical choices drawn thick and red with ``CRITICAL`` in the label.
+"""
+
+from __future__ import annotations
+
+from iwp_trainer.scenario import Choice, Node, Scenario
+
+FORMATS: tuple[str, ...] = ("mermaid", "dot")
+_SNIPPET = 48
+
+
+def _snippet(text: str, limit: int = _SNIPPET) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _points(choice: Choice) -> str:
+    return ", ".join(f"{dim} {value:+d}" for dim, value in choice.scores.items())
+
+
+def choice_label(choice: Choice) -> str:
+    """``id (dim +2, other -1)``, prefixed with ``CRITICAL`` when taking it fails the attempt."""
+    label = choice.id
+    points = _points(choice)
+    if points:
+        label += f" ({points})"
+    if choice.requires or choice.excludes:
+        conds = [f"if {f}" for f in choice.requires] + [f"unless {f}" for f in choice.excludes]
+        label += " [" + ", ".join(conds) + "]"
+    if choice.critical:
+        label = "CRITICAL " + label
+    return label
+
+
+def node_label(scenario: Scenario, node: Node) -> str:
+    if node.is_ending:
+        return f"{node.id}: ending: {node.ending}"
+    head = f"{node.id}"
+    if node.id == scenario.start:
+        head = f"START {head}"
+    if node.is_random:
+        head += " (random)"
+    return f"{head}: {scenario.speaker_name(node.speaker)}: {_snippet(node.say)}"
+
+
+# -- Mermaid ------------------------------------------------------------------------------------
+
+
+def _mermaid_text(text: str) -> str:
+    return (text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+            .replace("|", "#124;"))
+
+
+def to_mermaid(scenario: Scenario) -> str:
+    """A Mermaid ``flowchart``: paste it into any Markdown viewer that renders Mermaid."""
+    ids = {node_id: f"n{i}" for i, node_id in enumerate(scenario.nodes)}
+    lines = [f"%% {scenario.id}: {scenario.title}", "flowchart TD"]
+    for node_id, node in scenario.nodes.items():
+        label = _mermaid_text(node_label(scenario, node)).replace(": ", "<br/>", 1)
+        if node.is_ending:
+            lines.append(f'    {ids[node_id]}(["{label}"])')
+        elif node.is_random:
+            lines.append(f'    {ids[node_id]}{{{{"{label}"}}}}')
+        else:
+            lines.append(f'    {ids[node_id]}["{label}"]')
+    critical_edges: list[int] = []
+    edge = 0
+    for node_id, node in scenario.nodes.items():
+        for choice in node.choices:
+            target = ids.get(choice.to)
+            if target is None:
+                continue
+            arrow = "==>" if choice.critical else "-->"
+            lines.append(f'    {ids[node_id]} {arrow}|"{_mermaid_text(choice_label(choice))}"| {target}')
+            if choice.critical:
+                critical_edges.append(edge)
+            edge += 1
+        for branch in node.random:
+            target = ids.get(branch.to)
+            if target is None:
+                continue
+            lines.append(f'    {ids[node_id]} -.->|"weight {branch.weight:g}"| {target}')
+            edge += 1
+    lines.append("    classDef ending fill:#e8f5e9,stroke:#2e7d32")
+    lines.append("    classDef random fill:#fff8e1,stroke:#f9a825")
+    lines.append("    classDef start stroke-width:3px")
+    endings = [ids[n] for n, node in scenario.nodes.items() if node.is_ending]
+    randoms = [ids[n] for n, node in scenario.nodes.items() if node.is_random]
+    if endings:
+        lines.append(f"    class {','.join(endings)} ending")
+    if randoms:
+        lines.append(f"    class {','.join(randoms)} random")
+    if scenario.start in ids:
+        lines.append(f"    class {ids[scenario.start]} start")
+    if critical_edges:
+        lines.append(f"    linkStyle {','.join(map(str, critical_edges))} stroke:#c62828,stroke-width:3px")
+    return "\n".join(lines) + "\n"
+
+
+# -- Graphviz DOT -------------------------------------------------------------------------------
+
+
+def _dot_text(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(scenario: Scenario) -> str:
+    """A Graphviz digraph: ``iwp-trainer graph X --format dot | dot -Tsvg > x.svg``."""
+    lines = [f"digraph {_dot_text(scenario.id)} {{",
+             f"    label={_dot_text(scenario.title)};",
+             "    rankdir=TB;",
+             '    node [shape=box, style="rounded", fontname="Helvetica"];',
+             '    edge [fontname="Helvetica", fontsize=10];']
+    for node_id, node in scenario.nodes.items():
+        label = _dot_text(node_label(scenario, node).replace(": ", "\n", 1))
+        attrs = [f"label={label}"]
+        if node.is_ending:
+            attrs += ["shape=doubleoctagon", 'style="filled"', 'fillcolor="#e8f5e9"']
+        elif node.is_random:
+            attrs += ["shape=diamond", 'style="filled"', 'fillcolor="#fff8e1"']
+        if node_id == scenario.start:
+            attrs.append("penwidth=3")
+        lines.append(f"    {_dot_text(node_id)} [{', '.join(attrs)}];")
+    for node_id, node in scenario.nodes.items():
+        for choice in node.choices:
+            if choice.to not in scenario.nodes:
+                continue
+            attrs = [f"label={_dot_text(choice_label(choice))}"]
+            if choice.critical:
+                attrs += ['color="#c62828"', 'fontcolor="#c62828"', "penwidth=3"]
+            lines.append(f"    {_dot_text(node_id)} -> {_dot_text(choice.to)} [{', '.join(attrs)}];")
+        for branch in node.random:
+            if branch.to not in scenario.nodes:
+                continue
+            lines.append(f"    {_dot_text(node_id)} -> {_dot_text(branch.to)} "
+                         f"[label={_dot_text(f'weight {branch.weight:g}')}, style=dashed];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render(scenario: Scenario, fmt: str = "mermaid") -> str:
+    """The graph in ``fmt`` (``mermaid`` or ``dot``)."""
+    if fmt == "mermaid":
+        return to_mermaid(scenario)
+    if fmt == "dot":
+        return to_dot(scenario)
+    raise ValueError(f"unknown graph format `{fmt}`: use one of {', '.join(FORMATS)}")
