@@ -1,0 +1,139 @@
+"""Checks over the shipped role-play scenarios (`scenarios/*.yaml`).
+
+Most read the files directly with PyYAML so the content is checked on its own terms: which
+situations trainers can rely on being covered, that every scenario can be passed and failed,
+and that the policy teaching stays tied to the knowledge base. The engine and `check` command
+are used only for what they alone can say (a clean strict check, and what a best path scores).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from iwp_trainer.engine import play_path
+from iwp_trainer.scenario_loader import load_scenarios
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+KB_DIR = ROOT / "kb"
+DIMENSIONS = {"discretion", "sanctions", "reallocation"}
+
+# The situations the trainers asked for, one file each.
+REQUIRED_SCENARIOS = [
+    "control-group-request", "change-jobcentre-no-move", "change-of-address", "carer-cet",
+    "domestic-violence", "household-above-cet", "travel-costs", "wsr-thin-evidence",
+    "steps-not-taken", "first-in-work-conversation", "angry-mandatory", "self-employed",
+]
+
+
+def _files() -> list[Path]:
+    return sorted(p for p in SCENARIOS.glob("*.yaml") if p.name != "dimensions.yaml")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{path.name}: not a mapping"
+    return data
+
+
+def _choices(sc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for node in sc["nodes"].values() for c in node.get("choices") or []]
+
+
+ALL = {p.stem: _load(p) for p in _files()}
+KB_IDS = {p.stem for p in KB_DIR.glob("*.md")}
+
+
+def test_every_requested_scenario_is_shipped() -> None:
+    missing = [sid for sid in REQUIRED_SCENARIOS if sid not in ALL]
+    assert not missing, f"missing scenario files: {missing}"
+
+
+def test_shipped_scenarios_pass_strict_check() -> None:
+    result = subprocess.run([sys.executable, "-m", "iwp_trainer", "check", "--strict"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"checked {len(ALL)} scenario files: 0 errors, 0 warnings" in result.stdout
+
+
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_each_scenario_has_a_passing_and_a_failing_scripted_path(sid: str) -> None:
+    tests = ALL[sid]["tests"]
+    passing = [t for t in tests if t["expect"].get("passed") is True]
+    failing = [t for t in tests if t["expect"].get("passed") is False]
+    assert passing and failing, f"{sid}: needs a passing and a failing test"
+    assert all("scores" in t["expect"] for t in passing), f"{sid}: best paths must state their scores"
+
+
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_best_path_earns_full_marks(sid: str) -> None:
+    """The first passing test is the model answer: it must reach the best score in every dimension."""
+    loaded = load_scenarios(SCENARIOS, KB_IDS, run_tests=False, files=[SCENARIOS / f"{sid}.yaml"])
+    scenario = loaded.scenarios[sid]
+    best = next(t for t in ALL[sid]["tests"] if t["expect"].get("passed") is True)
+    result = play_path(scenario, best["choose"], seed=best.get("seed", 0))
+    assert result.passed
+    short = {d: s.fraction for d, s in result.scores.items() if s.fraction < 1.0}
+    assert not short, f"{sid}: best path '{best['name']}' falls short in {short}"
+
+
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_main_path_is_three_to_six_decisions_deep(sid: str) -> None:
+    best = next(t for t in ALL[sid]["tests"] if t["expect"].get("passed") is True)
+    assert 3 <= len(best["choose"]) <= 6, f"{sid}: best path has {len(best['choose'])} decisions"
+
+
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_scored_choices_teach_and_cite_real_entries(sid: str) -> None:
+    for choice in _choices(ALL[sid]):
+        if choice.get("scores"):
+            assert str(choice.get("feedback", "")).strip(), f"{sid}/{choice['id']}: no feedback"
+            assert choice.get("cites"), f"{sid}/{choice['id']}: no cites"
+        unknown = set(choice.get("cites") or []) - KB_IDS
+        assert not unknown, f"{sid}/{choice['id']}: cites unknown KB entries {unknown}"
+
+
+def test_every_policy_entry_is_taught_somewhere() -> None:
+    """Together the scenarios cover every policy area of the two sources."""
+    cited = {k for sc in ALL.values() for c in _choices(sc) for k in c.get("cites") or []}
+    uncited = sorted(KB_IDS - cited)
+    assert not uncited, f"KB entries no scenario cites: {uncited}"
+
+
+def test_all_dimensions_levels_and_mechanics_are_used() -> None:
+    scored = {d for sc in ALL.values() for d in sc["dimensions"]}
+    assert scored == DIMENSIONS
+    assert {sc["level"] for sc in ALL.values()} == {"new", "experienced"}
+    with_random = [sid for sid, sc in ALL.items() if any("random" in n for n in sc["nodes"].values())]
+    assert with_random, "no scenario uses a random node"
+    with_flags = [sid for sid, sc in ALL.items()
+                  if any(c.get("requires") or c.get("excludes") for c in _choices(sc))]
+    assert len(with_flags) >= 2, f"flags gate choices only in {with_flags}"
+
+
+@pytest.mark.parametrize("sid", sorted(sid for sid, sc in ALL.items() if "reallocation" in sc["dimensions"]))
+def test_moving_someone_between_groups_is_critical(sid: str) -> None:
+    """Any choice that scores the worst reallocation mark breaks the rule outright."""
+    worst = [c for c in _choices(ALL[sid]) if (c.get("scores") or {}).get("reallocation", 0) <= -2]
+    assert worst, f"{sid}: scores reallocation but offers no reallocating choice"
+    assert all(c.get("critical") is True for c in worst), f"{sid}: a reallocating choice is not critical"
+
+
+# Sanction lengths or amounts would be invented policy: the FAQ gives none.
+INVENTED_SANCTION = re.compile(r"\b(\d+|one|two|three|four|six|eight)[- ](day|week|month)s?\b.{0,20}sanction"
+                               r"|sanction.{0,30}£\s*\d", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_rewarded_choices_never_state_a_sanction_length_or_amount(sid: str) -> None:
+    for choice in _choices(ALL[sid]):
+        if any(v > 0 for v in (choice.get("scores") or {}).values()):
+            text = f"{choice['text']} {choice.get('feedback', '')}"
+            assert not INVENTED_SANCTION.search(text), f"{sid}/{choice['id']}: states a sanction figure"
