@@ -182,7 +182,7 @@ def parse_yaml(text: str, file: str | Path) -> tuple[YamlDoc | None, list[Diagno
                 continue
             # a mapping or a sequence starts
             if event.tag is not None and event.tag not in _COLLECTION_TAGS:
-                fatal("SC004", f"tag `{event.tag}` is not allowed: scenario files use plain YAML only",
+                fatal("SC004", f"tag `{_show_tag(event.tag)}` is not allowed: scenario files use plain YAML only",
                       event.start_mark, "remove the tag")
             if is_key:
                 fatal("SC103", "a key must be plain text, not a list or mapping", event.start_mark)
@@ -219,12 +219,16 @@ def parse_yaml(text: str, file: str | Path) -> tuple[YamlDoc | None, list[Diagno
     return doc, diags
 
 
+def _show_tag(tag: str) -> str:
+    return "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+
+
 def _scalar(event: ScalarEvent, fatal: Any) -> Any:
     """The Python value of a scalar, with YAML 1.1 resolution exactly as PyYAML's safe loader."""
     if event.tag is not None and event.tag != "!":
         tag = event.tag
         if tag not in _SCALAR_TAGS:
-            fatal("SC004", f"tag `{tag}` is not allowed: scenario files use plain YAML only",
+            fatal("SC004", f"tag `{_show_tag(tag)}` is not allowed: scenario files use plain YAML only",
                   event.start_mark, "remove the tag (only safe loading is used)")
     else:
         tag = _RESOLVER.resolve(ScalarNode, event.value, event.implicit)

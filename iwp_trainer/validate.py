@@ -461,7 +461,7 @@ def _build_choice(ck: _Checker, built: _Built, path: tuple, item: Any, where: st
     cid = m.get("id") if isinstance(m.get("id"), str) else None
     what = f"choice `{cid}`" if cid else f"a choice in {where}"
     ck.keys(m, path, CHOICE_KEYS, CHOICE_REQUIRED, what)
-    cid = ck.slug(m, path, "id", f"the id of {what}")
+    cid = ck.slug(m, path, "id", "the choice id")
     text = ck.text(m, path, "text", f"the text of {what}")
     to = ck.slug(m, path, "to", f"`to` in {what}")
     scores = ck.points(m, path, "scores", f"the scores of {what}")

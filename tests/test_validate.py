@@ -1,0 +1,144 @@
+"""Every validator rule: one small broken fixture per rule, asserting the code and the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iwp_trainer.diagnostics import format_diagnostic
+from iwp_trainer.scenario_loader import load_dimensions, load_scenario_file
+from iwp_trainer.validate import CODES
+
+FIX = Path(__file__).parent / "fixtures" / "scenarios"
+BROKEN = FIX / "broken"
+KB_IDS = {p.stem for p in (FIX / "kb").glob("*.md")}
+
+
+@pytest.fixture(scope="module")
+def dims():
+    dimensions, diags = load_dimensions(BROKEN / "dimensions.yaml")
+    assert diags == []
+    return dimensions
+
+
+def check(name: str, dims) -> list:
+    _scenario, diags = load_scenario_file(BROKEN / f"{name}.yaml", dims, KB_IDS)
+    return diags
+
+
+# (fixture, code, line, severity, words the message or hint must contain)
+CASES = [
+    ("sc001-syntax", "SC001", 14, "error", "YAML syntax error"),
+    ("sc002-duplicate-key", "SC002", 3, "error", "duplicate key `title` (first at line 2)"),
+    ("sc002-duplicate-node", "SC002", 20, "error", "duplicate key `done`"),
+    ("sc003-anchor", "SC003", 5, "error", "&dims"),
+    ("sc004-python-tag", "SC004", 2, "error", "!!python/object/apply"),
+    ("sc005-empty", "SC005", 1, "error", "empty"),
+    ("sc006-not-mapping", "SC006", 1, "error", "must be a mapping"),
+    ("sc008-deep", "SC008", 2, "error", "more than 50 levels"),
+    ("sc009-not-utf8", "SC009", 2, "error", "UTF-8"),
+    ("sc101-unknown-key", "SC101", 16, "error", "did you mean `feedback`?"),
+    ("sc102-missing-to", "SC102", 12, "error", "missing the required key `to`"),
+    ("sc103-wrong-type", "SC103", 15, "error", "whole number"),
+    ("sc104-yaml-boolean", "SC104", 13, "error", 'boolean false from unquoted `NO`'),
+    ("sc105-empty-say", "SC105", 10, "error", "empty"),
+    ("sc106-bad-id", "SC106", 12, "error", "`Explain RAT` is not a valid id"),
+    ("sc107-id-mismatch", "SC107", 1, "error", "does not match the file name"),
+    ("sc108-pass-mark", "SC108", 6, "error", "pass_mark 1.5"),
+    ("sc201-missing-target", "SC201", 14, "error", "did you mean `done`?"),
+    ("sc202-duplicate-choice", "SC202", 17, "error", "duplicate choice id `explain-rat` (first at line 12)"),
+    ("sc204-unreachable", "SC204", 20, "warning", "`orphan` cannot be reached"),
+    ("sc205-no-choices", "SC205", 20, "error", "`limbo` has no choices"),
+    ("sc206-loop-no-exit", "SC206", 23, "error", "no ending can be reached from node `weather`"),
+    ("sc207-ending-with-choices", "SC207", 20, "error", "ending but also has `choices`"),
+    ("sc208-choices-and-random", "SC208", 17, "error", "both `choices` and `random`"),
+    ("sc209-all-hidden", "SC209", 24, "error", "flags (promised)"),
+    ("sc210-random-unequal", "SC210", 22, "warning", "different best `reallocation`"),
+    ("sc301-unknown-dimension", "SC301", 5, "error", "did you mean `sanctions`?"),
+    ("sc302-no-cites", "SC302", 12, "error", "cites no knowledge-base entry"),
+    ("sc303-unknown-cite", "SC303", 16, "error", "did you mean `reallocation-not-allowed`?"),
+    ("sc304-unscorable-dimension", "SC304", 5, "error", "`sanctions`"),
+    ("sc305-flag-never-set", "SC305", 20, "warning", "`asked-worries`"),
+    ("sc306-undeclared-dimension", "SC306", 15, "error", "scores `sanctions`"),
+    ("sc401-test-fails", "SC401", 21, "error", "expected 3 `reallocation` points but earned 2"),
+    ("sc402-test-bad-choice", "SC402", 22, "error", "did you mean `explain-rat`?"),
+]
+
+
+@pytest.mark.parametrize(("name", "code", "line", "severity", "words"), CASES, ids=[c[0] for c in CASES])
+def test_each_rule_reports_its_code_and_line(name: str, code: str, line: int, severity: str, words: str,
+                                             dims) -> None:
+    diags = check(name, dims)
+    assert [(d.code, d.line, d.severity) for d in diags][:1] == [(code, line, severity)], diags
+    # one mistake, one message: no cascade of follow-on problems
+    assert {d.code for d in diags} == {code}
+    text = format_diagnostic(diags[0])
+    assert text.startswith(f"{BROKEN / name}.yaml:{line}:")
+    assert words in text
+    assert code in CODES
+
+
+def test_every_broken_fixture_is_covered() -> None:
+    files = {p.stem for p in BROKEN.glob("*.yaml")} - {"dimensions"}
+    assert files == {c[0] for c in CASES}
+
+
+def test_every_code_has_a_test_or_a_dedicated_check() -> None:
+    tested = {c[1] for c in CASES} | {"SC007", "SC203", "SC501"}  # in test_scenario_loader.py
+    assert set(CODES) == tested
+
+
+def test_broken_scenarios_are_not_returned_but_test_failures_are(dims) -> None:
+    scenario, _ = load_scenario_file(BROKEN / "sc201-missing-target.yaml", dims, KB_IDS)
+    assert scenario is None
+    scenario, diags = load_scenario_file(BROKEN / "sc401-test-fails.yaml", dims, KB_IDS)
+    assert scenario is not None and [d.code for d in diags] == ["SC401"]
+    scenario, diags = load_scenario_file(BROKEN / "sc204-unreachable.yaml", dims, KB_IDS)
+    assert scenario is not None  # warnings keep the scenario playable
+
+
+def test_cites_are_not_checked_without_a_kb(dims) -> None:
+    _scenario, diags = load_scenario_file(BROKEN / "sc303-unknown-cite.yaml", dims, None)
+    assert diags == []
+
+
+@pytest.mark.parametrize(("line", "read_as"), [
+    ('    say: yes', "the boolean true"),
+    ('    say: off', "the boolean false"),
+    ('    say: 3.10', "the number 3.1"),
+    ('    say: 2024-01-31', "the date 2024-01-31"),
+])
+def test_yaml_11_surprises_say_what_was_read_and_that_quotes_fix_it(tmp_path: Path, dims, line: str,
+                                                                    read_as: str) -> None:
+    text = (BROKEN.parent / "valid" / "tiny.yaml").read_text(encoding="utf-8")
+    text = text.replace('    say: "Can you move me to the control group?"', line)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    _scenario, diags = load_scenario_file(path, dims, None)
+    assert [d.code for d in diags] == ["SC104"]
+    raw = line.split(": ", 1)[1]
+    assert read_as in diags[0].message
+    assert diags[0].hint == f'put it in quotes: "{raw}"'
+    assert diags[0].line == 11
+
+
+def test_valid_fixtures_are_clean(dims) -> None:
+    for path in sorted((FIX / "valid").glob("*.yaml")):
+        if path.name == "dimensions.yaml":
+            continue
+        scenario, diags = load_scenario_file(path, dims, KB_IDS)
+        assert diags == [], path
+        assert scenario is not None and scenario.id == path.stem
+
+
+def test_several_problems_in_one_file_are_all_reported(tmp_path: Path, dims) -> None:
+    text = (BROKEN.parent / "valid" / "tiny.yaml").read_text(encoding="utf-8")
+    text = text.replace("level: experienced", "level: experinced").replace("shuffle: false", "shufle: false")
+    path = tmp_path / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    _scenario, diags = load_scenario_file(path, dims, None)
+    found = {(d.code, d.line) for d in diags}
+    assert ("SC108", 4) in found and ("SC101", 6) in found
+    assert any(d.hint == "did you mean `shuffle`?" for d in diags)
+    assert any(d.hint == "did you mean `experienced`?" for d in diags)
