@@ -1,0 +1,287 @@
+"""The Textual app: Ask, Browse, Practise, Progress and Problems over the core modules.
+
+The app owns the loaded data (the ``Library``), the answerer and the progress store and hands them
+to the screens; all policy, scoring and recording live in the core. Loading and indexing run in
+thread workers so the Ask screen is usable at once and shows how far indexing has got.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.worker import get_current_worker
+
+from iwp_trainer import paths
+from iwp_trainer.tui import services
+from iwp_trainer.tui.commands import IwpCommands
+from iwp_trainer.tui.dialogs import HelpScreen, LearnerNameScreen
+from iwp_trainer.tui.screens.ask import AskScreen
+from iwp_trainer.tui.screens.browse import BrowseScreen
+from iwp_trainer.tui.screens.practise import PractiseScreen
+from iwp_trainer.tui.screens.problems import ProblemsScreen
+from iwp_trainer.tui.screens.progress import ProgressScreen
+
+DARK_THEME = "textual-dark"
+LIGHT_THEME = "textual-light"
+
+
+class LibraryLoaded(Message):
+    """The KB and scenarios have been (re)read."""
+
+    def __init__(self, library: services.Library, reload: bool) -> None:
+        self.library = library
+        self.reload = reload
+        super().__init__()
+
+
+class AnswererReady(Message):
+    """The search index is open; ``error`` says why not when it could not be."""
+
+    def __init__(self, answerer: Any, error: str | None) -> None:
+        self.answerer = answerer
+        self.error = error
+        super().__init__()
+
+
+class IndexProgress(Message):
+    def __init__(self, done: int, total: int) -> None:
+        self.done = done
+        self.total = total
+        super().__init__()
+
+
+class IwpApp(App[int]):
+    """Train and support work coaches on the In-Work Progression trial."""
+
+    TITLE = "IWP trainer"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {IwpCommands}
+    MODES = {
+        "ask": AskScreen,
+        "browse": BrowseScreen,
+        "practise": PractiseScreen,
+        "progress": ProgressScreen,
+        "problems": ProblemsScreen,
+    }
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit: everything recorded is kept"),
+        Binding("f1,question_mark", "help", "Help", key_display="?"),
+        Binding("f2", "go('ask')", "Ask", show=False),
+        Binding("f3", "go('browse')", "Browse", show=False),
+        Binding("f4", "go('practise')", "Practise", show=False),
+        Binding("f5", "go('progress')", "Progress", show=False),
+        Binding("f6", "go('problems')", "Problems", show=False),
+        Binding("ctrl+r", "reload", "Reload", tooltip="Re-read kb/ and scenarios/ after editing them"),
+        Binding("ctrl+t", "toggle_theme", "Theme", tooltip="Switch between light and dark"),
+    ]
+
+    def __init__(
+        self,
+        kb_dir: Path,
+        scenarios_dir: Path,
+        index_dir: Path,
+        db_path: Path,
+        learner: str | None = None,
+        *,
+        remember_learner: bool = True,
+    ) -> None:
+        super().__init__()
+        self.kb_dir = Path(kb_dir)
+        self.scenarios_dir = Path(scenarios_dir)
+        self.index_dir = Path(index_dir)
+        self.db_path = Path(db_path)
+        self.learner: str = learner or ""
+        self.remember_learner = remember_learner
+        self.library = services.Library()
+        self.library_revision = 0
+        self.answerer: Any = None
+        self.answerer_error: str | None = None
+        self.index_progress: tuple[int, int] = (0, 0)
+        self.store: Any = services.SessionStore()
+        self.store_notice: str | None = None
+        self.started = time.monotonic()
+        self.first_screen_at: float | None = None
+        self.theme = DARK_THEME
+
+    # --- start-up ------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.store, self.store_notice = services.open_store(self.db_path)
+        saved_theme = _settings_get("theme")
+        if saved_theme in (DARK_THEME, LIGHT_THEME):
+            self.theme = saved_theme
+        self.load_library(reload=False)
+        self.switch_mode("ask")
+        self.first_screen_at = time.monotonic()
+        if not self.learner:
+            self.learner = _settings_get("learner") or ""
+        if not self.learner:
+            self.push_screen(LearnerNameScreen(), self._learner_chosen)
+        if self.store_notice:
+            self.notify(self.store_notice, title="Progress", severity="warning", timeout=8)
+
+    def _learner_chosen(self, name: str | None) -> None:
+        self.learner = name or "guest"
+        if name and self.remember_learner:
+            _settings_set("learner", name)
+        self.refresh_nav()
+
+    @work(thread=True, exclusive=True, group="library")
+    def load_library(self, reload: bool) -> None:
+        library = services.load_library(self.kb_dir, self.scenarios_dir)
+        if not get_current_worker().is_cancelled:
+            self.post_message(LibraryLoaded(library, reload))
+
+    @work(thread=True, exclusive=True, group="index")
+    def open_index(self, rebuild: bool = False) -> None:
+        worker = get_current_worker()
+
+        def progress(done: int, total: int) -> None:
+            if not worker.is_cancelled:
+                self.post_message(IndexProgress(done, total))
+
+        try:
+            answerer = services.open_answerer(self.kb_dir, self.index_dir, progress=progress)
+            error = None
+        except Exception as exc:  # shown on the Ask screen; the rest of the app still works
+            answerer, error = None, f"{type(exc).__name__}: {exc}"
+        if not worker.is_cancelled:
+            self.post_message(AnswererReady(answerer, error))
+
+    def on_library_loaded(self, message: LibraryLoaded) -> None:
+        self.library = message.library
+        self.library_revision += 1
+        self.refresh_nav()
+        self.answerer = None
+        self.open_index()
+        self._tell_screens()
+        if message.reload:
+            count = len(self.library.diagnostics)
+            self.notify(
+                f"Re-read {len(self.library.entries)} entries and {len(self.library.scenarios)} scenarios; "
+                + (f"{count} problem{'s' if count != 1 else ''}." if count else "no problems."),
+                title="Reloaded",
+                severity="warning" if count else "information",
+            )
+
+    def on_index_progress(self, message: IndexProgress) -> None:
+        self.index_progress = (message.done, message.total)
+        self._tell_screens()
+
+    def on_answerer_ready(self, message: AnswererReady) -> None:
+        self.answerer = message.answerer
+        self.answerer_error = message.error
+        self._tell_screens()
+
+    def _tell_screens(self) -> None:
+        """Let every screen that exists bring itself up to date with the app's data."""
+        for screen in self._all_screens():
+                refresh = getattr(screen, "app_state_changed", None)
+                if refresh is not None and screen.is_mounted:
+                    refresh()
+
+    def refresh_nav(self) -> None:
+        for screen in self._all_screens():
+                refresh = getattr(screen, "refresh_nav", None)
+                if refresh is not None and screen.is_mounted:
+                    refresh()
+
+    def _all_screens(self) -> list[Any]:
+        screens: list[Any] = []
+        for mode in self.MODES:
+            try:
+                screens.extend(self.get_screen_stack(mode))
+            except KeyError:
+                continue
+        return screens
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def action_go(self, mode: str) -> None:
+        if mode in self.MODES and mode != self.current_mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_reload(self) -> None:
+        self.load_library(reload=True)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
+        _settings_set("theme", self.theme)
+
+    def open_entry(self, entry_id: str) -> None:
+        """Show one KB entry in Browse (used by the command palette and by links)."""
+        self.switch_mode("browse")
+        self.get_screen_stack("browse")[0].show_entry(entry_id)
+
+    def open_scenario(self, scenario_id: str) -> None:
+        self.switch_mode("practise")
+        self.get_screen_stack("practise")[0].select_scenario(scenario_id)
+
+    def on_unmount(self) -> None:
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                pass
+
+
+def _settings_get(key: str) -> str | None:
+    """Read a remembered setting through the core settings module, if it has landed."""
+    try:
+        from iwp_trainer import settings
+    except ImportError:
+        return None
+    getter = getattr(settings, "get_learner", None) if key == "learner" else None
+    try:
+        if getter is not None:
+            return getter()
+        load = getattr(settings, "load_settings", None) or getattr(settings, "load", None)
+        if load is not None:
+            data = load()
+            value = data.get(key) if isinstance(data, dict) else getattr(data, key, None)
+            return str(value) if value else None
+    except Exception:
+        return None
+    return None
+
+
+def _settings_set(key: str, value: str) -> None:
+    try:
+        from iwp_trainer import settings
+    except ImportError:
+        return
+    try:
+        setter = getattr(settings, "set_learner", None) if key == "learner" else None
+        if setter is not None:
+            setter(value)
+            return
+        save = getattr(settings, "save_setting", None)
+        if save is not None:
+            save(key, value)
+    except Exception:
+        pass
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Entry point for bare ``iwp-trainer``: open the app on the resolved locations."""
+    app = IwpApp(
+        kb_dir=args.kb or paths.default_kb_dir(),
+        scenarios_dir=args.scenarios or paths.default_scenarios_dir(),
+        index_dir=args.index or paths.default_index_dir(),
+        db_path=args.db or paths.default_db_path(),
+        learner=getattr(args, "learner", None),
+    )
+    result = app.run()
+    return int(result or 0)

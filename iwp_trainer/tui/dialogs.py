@@ -1,0 +1,156 @@
+"""Modal dialogs: the learner's name at first start, help, a choice of buttons, one KB entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Input, Label, Markdown, Static
+
+GLOBAL_HELP = """\
+### Everywhere
+| key | does |
+| --- | --- |
+| F2 / F3 / F4 / F5 / F6 | Ask / Browse / Practise / Progress / Problems |
+| Ctrl+P | find any entry, scenario or screen by name |
+| Ctrl+R | re-read kb/ and scenarios/ after editing them |
+| Ctrl+T | switch between the light and dark theme |
+| F1 or ? | this help |
+| Tab / Shift+Tab | move between parts of the screen |
+| Ctrl+Q | quit (everything recorded so far is kept) |
+"""
+
+
+class LearnerNameScreen(ModalScreen[str]):
+    """Asked once, at first start: the name or staff id progress is recorded under."""
+
+    BINDINGS = [Binding("escape", "skip", "Skip (record as guest)")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Static(Content.styled("Welcome to the IWP trainer", "bold"), classes="dialog-title")
+            yield Label("Your progress is recorded under a name or staff id. What should we use?")
+            yield Input(placeholder="Name or staff id", id="learner-name")
+            yield Label("", id="learner-error", classes="error-text")
+            with Horizontal(classes="buttons"):
+                yield Button("Continue", variant="primary", id="ok")
+                yield Button("Skip", id="skip")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def submit(self) -> None:
+        name = self.query_one("#learner-name", Input).value.strip()
+        if not name:
+            self.query_one("#learner-error", Label).update("Please type a name or staff id (or press Esc to skip).")
+            return
+        self.dismiss(name)
+
+    @on(Button.Pressed, "#skip")
+    def action_skip(self) -> None:
+        self.dismiss("")
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys for the screen underneath, then the keys that work everywhere."""
+
+    BINDINGS = [Binding("escape,q,f1,question_mark", "close", "Close help")]
+
+    def __init__(self, under: Screen[Any]) -> None:
+        super().__init__()
+        self.screen_help = getattr(under, "HELP", "") or ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help", classes="dialog wide"):
+            yield Static(Content.styled("Help", "bold"), classes="dialog-title")
+            with VerticalScroll():
+                yield Markdown(self.screen_help + "\n" + GLOBAL_HELP)
+            yield Label("Esc closes this help.", classes="dim")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen[str]):
+    """A question with a few answers as buttons; dismisses with the chosen button's id."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, message: str, options: list[tuple[str, str]], cancel: str = "cancel") -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+        self.options = options
+        self.cancel_id = cancel
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Content.styled(self.title_text, "bold"), classes="dialog-title")
+            yield Static(self.message, classes="dialog-message")
+            with Horizontal(classes="buttons"):
+                for n, (option_id, label) in enumerate(self.options):
+                    yield Button(label, id=option_id, variant="primary" if n == 0 else "default")
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    @on(Button.Pressed)
+    def chosen(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or self.cancel_id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(self.cancel_id)
+
+    def key_left(self) -> None:
+        self.focus_previous(Button)
+
+    def key_right(self) -> None:
+        self.focus_next(Button)
+
+
+class EntryScreen(ModalScreen[None]):
+    """One KB entry over the current screen: the cited policy answer, one key away."""
+
+    BINDINGS = [
+        Binding("escape,q", "close", "Close"),
+        Binding("left,p", "step(-1)", "Previous"),
+        Binding("right,n", "step(1)", "Next"),
+    ]
+
+    def __init__(self, entries: list[Any], start: int = 0, heading: str = "Policy answer") -> None:
+        super().__init__()
+        self.entries = entries
+        self.index = start
+        self.heading = heading
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide", id="entry-dialog"):
+            yield Static("", classes="dialog-title", id="entry-heading")
+            with VerticalScroll(id="entry-scroll"):
+                yield Static("", id="entry-title", classes="answer-title")
+                yield Markdown("", id="entry-body")
+                yield Static("", id="entry-citation", classes="citation")
+            yield Label("Esc closes · ← → other cited answers", classes="dim")
+
+    def on_mount(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        entry = self.entries[self.index]
+        count = f" ({self.index + 1} of {len(self.entries)})" if len(self.entries) > 1 else ""
+        self.query_one("#entry-heading", Static).update(Content.styled(self.heading + count, "bold"))
+        self.query_one("#entry-title", Static).update(Content.styled(entry.title, "bold"))
+        self.query_one("#entry-body", Markdown).update(entry.body)
+        self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), entry.citation))
+
+    def action_step(self, delta: int) -> None:
+        if len(self.entries) > 1:
+            self.index = (self.index + delta) % len(self.entries)
+            self.show()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,1 @@
+"""One screen per activity: Ask, Browse, Practise (and playing), Progress, Problems."""

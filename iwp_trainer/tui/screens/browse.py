@@ -1,0 +1,196 @@
+"""Browse: the knowledge base as a tree by source document and section, plus the glossary."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.widgets import Markdown, Static, Tree
+
+from iwp_trainer.tui import services
+from iwp_trainer.tui.screens.base import IwpScreen
+
+GLOSSARY = "Glossary"
+
+
+def natural_key(text: str) -> list[Any]:
+    """Sort "section 10" after "section 5"."""
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
+
+
+class BrowseScreen(IwpScreen):
+    MODE = "browse"
+    AUTO_FOCUS = "#kb-tree"
+    BINDINGS = [
+        Binding("1", "related(1)", "Open related", key_display="1-9"),
+        *[Binding(str(n), f"related({n})", show=False) for n in range(2, 10)],
+        Binding("s", "scenarios", "Practise a citing scenario"),
+    ]
+    HELP = """\
+### Browse
+The knowledge base by **source document** and **section**, then the **glossary** of acronyms and
+terms. Move with the arrow keys; **Enter** or **→** opens a branch; the entry shows on the right with
+its source, its related entries and the scenarios that cite it.
+
+| key | does |
+| --- | --- |
+| ↑ ↓ | move in the tree (the entry shows as you move) |
+| Enter / Space | open or close a branch |
+| 1-9 | open a related entry |
+| s | practise the first scenario that cites this entry |
+| Tab | move to the entry text (scroll it with ↑ ↓) |
+"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: Any = None
+        self.related: list[Any] = []
+        self.citing: list[Any] = []
+        self._pending_entry: str | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="browse"):
+            tree: Tree[tuple[str, str]] = Tree("Knowledge base", id="kb-tree")
+            tree.show_root = False
+            yield tree
+            with VerticalScroll(id="entry-view"):
+                yield Static("", id="entry-title", classes="answer-title")
+                yield Markdown("Choose an entry on the left.", id="entry-body")
+                yield Static("", id="entry-citation", classes="citation")
+                yield Static("", id="entry-related", classes="related")
+                yield Static("", id="entry-cited-by", classes="related")
+
+    def refresh_data(self) -> None:
+        lib = self.iwp.library
+        tree = self.query_one("#kb-tree", Tree)
+        tree.clear()
+        documents: dict[str, dict[str, list[Any]]] = {}
+        for entry in lib.entries.values():
+            documents.setdefault(entry.source_document, {}).setdefault(entry.source_section, []).append(entry)
+        for document in sorted(documents, key=natural_key):
+            doc_node = tree.root.add(document, data=("document", document), expand=True)
+            for section in sorted(documents[document], key=natural_key):
+                entries = documents[document][section]
+                sec_node = doc_node.add(f"{section} ({len(entries)})", data=("section", section), expand=True)
+                for entry in sorted(entries, key=lambda e: e.question.casefold()):
+                    sec_node.add_leaf(entry.question, data=("entry", entry.id))
+        terms = services.glossary_terms(lib.glossary)
+        if terms:
+            gloss = tree.root.add(f"{GLOSSARY} ({len(terms)})", data=("glossary", GLOSSARY))
+            for term, _meaning in terms:
+                gloss.add_leaf(term, data=("term", term))
+        if self._pending_entry:
+            self.show_entry(self._pending_entry)
+        elif self.current is not None and getattr(self.current, "id", None) in lib.entries:
+            self.show_entry(self.current.id)
+        else:
+            tree.move_cursor_to_line(0)
+
+    # --- showing -------------------------------------------------------------------------------
+
+    def show_entry(self, entry_id: str) -> None:
+        """Select an entry in the tree and show it (from the palette, a link or a related key)."""
+        if not self.is_mounted or self._seen_revision != self.iwp.library_revision:
+            self._pending_entry = entry_id
+            return
+        self._pending_entry = None
+        tree = self.query_one("#kb-tree", Tree)
+        for node in _walk(tree.root):
+            if node.data == ("entry", entry_id):
+                parent = node.parent
+                while parent is not None:
+                    parent.expand()
+                    parent = parent.parent
+                self.call_after_refresh(tree.move_cursor, node)
+                break
+        entry = self.iwp.library.entry(entry_id)
+        if entry is not None:
+            self._display_entry(entry)
+
+    def _display_entry(self, entry: Any) -> None:
+        lib = self.iwp.library
+        self.current = entry
+        self.related = [lib.entries[i] for i in entry.related if i in lib.entries]
+        self.citing = lib.cited_by.get(entry.id, [])
+        self.query_one("#entry-title", Static).update(Content.styled(entry.question, "bold"))
+        self.query_one("#entry-body", Markdown).update(entry.body)
+        self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), entry.citation))
+        related = self.query_one("#entry-related", Static)
+        if self.related:
+            lines = [Content.styled("Related (press the number):", "bold")]
+            lines += [Content.assemble(("  ", ""), (f"[{n}]", "bold"), f" {e.question}")
+                      for n, e in enumerate(self.related, 1)]
+            related.update(Content("\n").join(lines))
+        else:
+            related.update("")
+        cited = self.query_one("#entry-cited-by", Static)
+        if self.citing:
+            lines = [Content.styled("Scenarios that cite it (s to practise):", "bold")]
+            lines += [Content(f"  • {s.title} ({s.level})") for s in self.citing]
+            cited.update(Content("\n").join(lines))
+        else:
+            cited.update(Content.styled("No scenario cites this entry yet.", "dim"))
+        self.query_one("#entry-view", VerticalScroll).scroll_home(animate=False)
+
+    def _display_term(self, term: str) -> None:
+        self.current = None
+        self.related, self.citing = [], []
+        meaning = dict(services.glossary_terms(self.iwp.library.glossary)).get(term, "")
+        glossary = self.iwp.library.glossary
+        aliases: tuple[str, ...] = ()
+        if glossary is not None and term in getattr(glossary, "terms", {}):
+            aliases = tuple(getattr(glossary.terms[term], "aliases", ()))
+        self.query_one("#entry-title", Static).update(Content.styled(term, "bold"))
+        self.query_one("#entry-body", Markdown).update(meaning)
+        self.query_one("#entry-citation", Static).update(Content.styled("Glossary (kb/glossary.yaml)", "dim"))
+        self.query_one("#entry-related", Static).update(
+            Content.assemble(("Also written: ", "bold"), ", ".join(aliases)) if aliases else "")
+        self.query_one("#entry-cited-by", Static).update("")
+
+    def _display_branch(self, label: str, count: int) -> None:
+        self.current = None
+        self.related, self.citing = [], []
+        self.query_one("#entry-title", Static).update(Content.styled(label, "bold"))
+        self.query_one("#entry-body", Markdown).update(f"{count} entries. Open the branch and choose one.")
+        for name in ("#entry-citation", "#entry-related", "#entry-cited-by"):
+            self.query_one(name, Static).update("")
+
+    @on(Tree.NodeHighlighted, "#kb-tree")
+    def node_highlighted(self, event: Tree.NodeHighlighted[tuple[str, str]]) -> None:
+        kind, key = event.node.data or ("", "")
+        if kind == "entry":
+            entry = self.iwp.library.entry(key)
+            if entry is not None:
+                self._display_entry(entry)
+        elif kind == "term":
+            self._display_term(key)
+        elif kind in ("document", "section", "glossary"):
+            self._display_branch(str(event.node.label), sum(1 for n in _walk(event.node) if n.data and n.data[0] in ("entry", "term")))
+
+    # --- keys ----------------------------------------------------------------------------------
+
+    def action_related(self, n: int) -> None:
+        if not self.related:
+            self.notify("This entry has no related entries.", severity="warning")
+        elif n > len(self.related):
+            self.notify(f"There are only {len(self.related)} related entries.", severity="warning")
+        else:
+            self.show_entry(self.related[n - 1].id)
+
+    def action_scenarios(self) -> None:
+        if not self.citing:
+            self.notify("No scenario cites this entry.", severity="warning")
+            return
+        self.iwp.open_scenario(self.citing[0].id)
+
+
+def _walk(node: Any) -> list[Any]:
+    out = [node]
+    for child in node.children:
+        out.extend(_walk(child))
+    return out

@@ -1,0 +1,432 @@
+"""Practise: choose a scenario, play it, see the result and the debrief.
+
+The engine decides what is on offer, what scores and whether the attempt passed; the store records
+each decision as it is made, so quitting at any moment loses nothing. This module only shows them.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import DataTable, Markdown, OptionList, Static
+from textual.widgets.option_list import Option
+
+from iwp_trainer.tui import services
+from iwp_trainer.tui.dialogs import ChoiceScreen, EntryScreen
+from iwp_trainer.tui.screens.base import IwpScreen
+from iwp_trainer.tui.widgets import ScoreBar
+
+PRACTICE = "practice"
+ASSESSMENT = "assessment"
+
+
+def result_words(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
+
+
+class PractiseScreen(IwpScreen):
+    """The scenario list: title, level, dimensions and the learner's best result."""
+
+    MODE = "practise"
+    AUTO_FOCUS = "#scenario-table"
+    BINDINGS = [
+        Binding("enter,p", "play('practice')", "Practice"),
+        Binding("a", "play('assessment')", "Assessment"),
+    ]
+    HELP = """\
+### Practise
+Role-play a conversation with a claimant. Pick a scenario with ↑ ↓, then:
+
+| key | does |
+| --- | --- |
+| Enter or p | play in **practice** mode: feedback after every decision, with the cited policy answer one key away |
+| a | play in **assessment** mode: no feedback until the end |
+
+While playing: **1**-**9** or ↑ ↓ + Enter choose; **c** shows the cited policy answer (practice mode);
+**Esc** leaves (keep the attempt to resume later, or abandon it). At the end: **r** retry, **v** review
+the cited policy answers, **n** next scenario, **Esc** back to the list.
+"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending_select: str | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="practise"):
+            table: DataTable[Any] = DataTable(id="scenario-table", cursor_type="row", zebra_stripes=True)
+            yield table
+            yield Static("", id="scenario-summary")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#scenario-table", DataTable)
+        table.add_column("Scenario", key="title")
+        table.add_column("Level", key="level")
+        table.add_column("Scores", key="dimensions")
+        table.add_column("Your best", key="best")
+        super().on_mount()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.fill_table()  # results may have changed while playing
+
+    def refresh_data(self) -> None:
+        self.fill_table()
+
+    def fill_table(self) -> None:
+        lib = self.iwp.library
+        table = self.query_one("#scenario-table", DataTable)
+        keep = self.selected_id()
+        table.clear()
+        best = services.best_by_scenario(self.iwp.store, self.iwp.learner or "guest")
+        unfinished = {a.scenario_id for a in services.unfinished(self.iwp.store, self.iwp.learner or "guest")}
+        for scenario in sorted(lib.scenarios.values(), key=lambda s: (s.level != "new", s.title.casefold())):
+            dims = ", ".join(lib.dimension_name(d) for d in scenario.dimensions)
+            result = best.get(scenario.id)
+            if result is None:
+                cell = "not tried"
+            else:
+                cell = f"{result_words(result.passed)} {round(result.fraction * 100)}%"
+            if scenario.id in unfinished:
+                cell += " · unfinished"
+            table.add_row(scenario.title, scenario.level, dims, cell, key=scenario.id)
+        target = self._pending_select or keep
+        self._pending_select = None
+        if target and target in lib.scenarios:
+            table.move_cursor(row=table.get_row_index(target))
+        self.show_summary()
+
+    def selected_id(self) -> str | None:
+        table = self.query_one("#scenario-table", DataTable)
+        if not table.row_count:
+            return None
+        try:
+            return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        except Exception:
+            return None
+
+    def select_scenario(self, scenario_id: str) -> None:
+        if not self.is_mounted or self._seen_revision != self.iwp.library_revision:
+            self._pending_select = scenario_id
+            return
+        table = self.query_one("#scenario-table", DataTable)
+        if scenario_id in self.iwp.library.scenarios:
+            table.move_cursor(row=table.get_row_index(scenario_id))
+
+    @on(DataTable.RowHighlighted, "#scenario-table")
+    def show_summary(self) -> None:
+        summary = self.query_one("#scenario-summary", Static)
+        sid = self.selected_id()
+        scenario = self.iwp.library.scenarios.get(sid or "")
+        if scenario is None:
+            summary.update("No scenarios could be loaded. See Problems (F6)." if not self.iwp.library.scenarios else "")
+            return
+        summary.update(Content.assemble((scenario.title, "bold"), "\n", scenario.summary, "\n",
+                                        (f"Pass mark {round(scenario.pass_mark * 100)}% in every dimension, "
+                                         "with no critical mistake.", "dim")))
+
+    @on(DataTable.RowSelected, "#scenario-table")
+    def row_selected(self) -> None:
+        self.action_play(PRACTICE)
+
+    def action_play(self, mode: str) -> None:
+        scenario = self.iwp.library.scenarios.get(self.selected_id() or "")
+        if scenario is None:
+            return
+        learner = self.iwp.learner or "guest"
+        waiting = [a for a in services.unfinished(self.iwp.store, learner) if a.scenario_id == scenario.id]
+        if not waiting:
+            self.app.push_screen(PlayScreen(scenario, mode))
+            return
+        attempt = waiting[-1]
+
+        def decided(answer: str | None) -> None:
+            if answer == "resume":
+                self.app.push_screen(PlayScreen(scenario, attempt.mode, resume=attempt))
+            elif answer == "restart":
+                for old in waiting:
+                    services.call_store(self, "abandon_attempt", old.id)
+                self.app.push_screen(PlayScreen(scenario, mode))
+
+        self.app.push_screen(
+            ChoiceScreen(
+                "Unfinished attempt",
+                f"You have an unfinished {attempt.mode} attempt at “{scenario.title}” "
+                f"({len(attempt.choice_ids)} decision{'s' if len(attempt.choice_ids) != 1 else ''} made).",
+                [("resume", "Resume"), ("restart", "Abandon it, start again"), ("cancel", "Cancel")],
+            ),
+            decided,
+        )
+
+
+class PlayScreen(IwpScreen):
+    """Playing one scenario: the conversation so far and the choices on offer."""
+
+    MODE = "practise"
+    AUTO_FOCUS = "#choices"
+    BINDINGS = [
+        Binding("1", "pick(1)", "Choose", key_display="1-9"),
+        *[Binding(str(n), f"pick({n})", show=False) for n in range(2, 10)],
+        Binding("c", "cited", "Cited policy"),
+        Binding("escape", "leave", "Leave"),
+    ]
+    HELP = PractiseScreen.HELP
+
+    def __init__(self, scenario: Any, mode: str, resume: Any = None, seed: int | None = None) -> None:
+        super().__init__()
+        from iwp_trainer.engine import Playthrough
+
+        self.scenario = scenario
+        self.mode = mode
+        self.seed = resume.seed if resume is not None else (seed if seed is not None else random.randrange(1_000_000))
+        self.play = Playthrough(scenario, seed=self.seed)
+        self.attempt_id: Any = None
+        self.resume = resume
+        self.shown = 0
+        self.last_cites: list[str] = []
+        self.resume_error: str | None = None
+        if resume is not None:
+            self.attempt_id = resume.id
+            try:
+                for choice_id in resume.choice_ids:
+                    self.play.choose(choice_id)
+            except ValueError as exc:  # the scenario changed since: start afresh, say why
+                self.resume_error = str(exc)
+                self.play = Playthrough(scenario, seed=self.seed)
+                self.attempt_id = None
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="play"):
+            yield Static(self._heading(), id="play-heading")
+            yield VerticalScroll(id="transcript")
+            yield OptionList(id="choices")
+
+    def _heading(self) -> Content:
+        mode = "Practice mode: feedback after each decision" if self.mode == PRACTICE else \
+            "Assessment mode: feedback at the end"
+        return Content.assemble((self.scenario.title, "bold"), "  ·  ", (mode, "italic"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.resume_error:
+            self.notify(f"Could not resume: {self.resume_error}. Starting again.", severity="warning")
+            services.call_store(self, "abandon_attempt", self.resume.id)
+        if self.attempt_id is None:
+            best = {d: s.best for d, s in self.play.result().scores.items()}
+            self.attempt_id = services.call_store(
+                self, "start_attempt", self.iwp.learner or "guest", self.scenario.id, self.scenario.title,
+                self.scenario.sha256, self.mode, self.seed, best)
+        elif self.resume is not None:
+            self.notify(f"Resumed after {len(self.play.decisions)} decisions.", title="Resumed")
+        self._render_lines(len(self.play.transcript))
+        self._show_choices()
+
+    # --- drawing -------------------------------------------------------------------------------
+
+    def _line(self, speaker: str, text: str) -> Static:
+        coach = speaker == self.scenario.speaker_name("coach")
+        label = f"{speaker} (you)" if coach and speaker.lower() != "you" else speaker
+        return Static(Content.assemble((f"{label}: ", "bold"), text),
+                      classes="line coach" if coach else "line other")
+
+    def _render_lines(self, upto: int) -> None:
+        transcript = self.query_one("#transcript", VerticalScroll)
+        for speaker, text in self.play.transcript[self.shown:upto]:
+            transcript.mount(self._line(speaker, text))
+        self.shown = upto
+
+    def _show_choices(self) -> None:
+        options = self.query_one("#choices", OptionList)
+        options.clear_options()
+        options.add_options([Option(Content.assemble((f"{n}. ", "bold"), c.text), id=c.id)
+                             for n, c in enumerate(self.play.choices, 1)])
+        if self.play.choices:
+            options.highlighted = 0
+        options.border_title = "What do you say? (1-9, or ↑ ↓ and Enter)"
+        self.call_after_refresh(self.query_one("#transcript", VerticalScroll).scroll_end, animate=False)
+
+    def _feedback(self, decision: Any) -> Static:
+        lines: list[Content] = []
+        if decision.critical:
+            lines.append(Content.styled("✗✗ Critical mistake", "bold"))
+        elif decision.is_best:
+            lines.append(Content.styled("✓ Best choice", "bold"))
+        else:
+            lines.append(Content.styled("✗ Not the best choice", "bold"))
+            for text in decision.best_choice_texts:
+                lines.append(Content.assemble(("Best: ", "bold"), text))
+        if decision.feedback:
+            lines.append(Content(decision.feedback))
+        points = ", ".join(f"{self.iwp.library.dimension_name(d)} {p:+d}" for d, p in decision.points.items() if p)
+        if points:
+            lines.append(Content.styled(f"Points: {points}", "italic"))
+        if decision.cites:
+            lines.append(Content.styled("Press c to read the cited policy answer.", "italic"))
+        kind = "critical" if decision.critical else ("best" if decision.is_best else "notbest")
+        return Static(Content("\n").join(lines), classes=f"feedback {kind}")
+
+    # --- choosing ------------------------------------------------------------------------------
+
+    @on(OptionList.OptionSelected, "#choices")
+    def option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.choose(event.option.id or "")
+
+    def action_pick(self, n: int) -> None:
+        if 1 <= n <= len(self.play.choices):
+            self.choose(self.play.choices[n - 1].id)
+
+    def choose(self, choice_id: str) -> None:
+        if self.play.finished:
+            return
+        seq = len(self.play.decisions) + 1
+        decision = self.play.choose(choice_id)
+        services.call_store(self, "record_decision", self.attempt_id, seq, decision.node_id, decision.choice_id,
+                            decision.choice_text, decision.points, decision.is_best, decision.critical,
+                            list(decision.cites))
+        self.last_cites = list(decision.cites)
+        # The coach's own line, then (practice mode) the feedback, then what happens next.
+        self._render_lines(self.shown + 1)
+        if self.mode == PRACTICE:
+            self.query_one("#transcript", VerticalScroll).mount(self._feedback(decision))
+        self._render_lines(len(self.play.transcript))
+        if self.play.finished:
+            result = self.play.result()
+            services.call_store(self, "finish_attempt", self.attempt_id, result.passed, result.ending_node,
+                                services.scores_dict(result))
+            self.app.switch_screen(ResultScreen(self.scenario, self.mode, self.play, result))
+        else:
+            self._show_choices()
+
+    def action_cited(self) -> None:
+        if self.mode != PRACTICE:
+            self.notify("Assessment mode: the cited policy answers are shown at the end.")
+            return
+        entries = [e for e in (self.iwp.library.entry(i) for i in self.last_cites) if e is not None]
+        if not entries:
+            self.notify("Make a choice first: its cited policy answer shows here.", severity="warning")
+            return
+        self.app.push_screen(EntryScreen(entries, heading="Cited policy answer"))
+
+    def action_leave(self) -> None:
+        if not self.play.decisions:
+            services.call_store(self, "abandon_attempt", self.attempt_id)
+            self.app.pop_screen()
+            return
+
+        def decided(answer: str | None) -> None:
+            if answer == "keep":
+                self.app.pop_screen()
+            elif answer == "abandon":
+                services.call_store(self, "abandon_attempt", self.attempt_id)
+                self.app.pop_screen()
+
+        self.app.push_screen(
+            ChoiceScreen("Leave this scenario?",
+                         "Your decisions so far are saved. Keep the attempt to resume it later, or abandon it.",
+                         [("keep", "Keep for later"), ("abandon", "Abandon"), ("cancel", "Carry on")]),
+            decided)
+
+
+class ResultScreen(IwpScreen):
+    """The end of an attempt: PASS or FAIL in words, a bar per dimension, the debrief."""
+
+    MODE = "practise"
+    AUTO_FOCUS = "#result-scroll"
+    BINDINGS = [
+        Binding("r", "retry", "Retry"),
+        Binding("v", "review", "Review policy"),
+        Binding("n", "next", "Next scenario"),
+        Binding("escape", "back", "Back to list"),
+    ]
+    HELP = PractiseScreen.HELP
+
+    def __init__(self, scenario: Any, mode: str, play: Any, result: Any) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self.mode = mode
+        self.play = play
+        self.result = result
+
+    def compose_body(self) -> ComposeResult:
+        from iwp_trainer.engine import debrief
+
+        result = self.result
+        lib = self.iwp.library
+        with VerticalScroll(id="result-scroll"):
+            verdict = result_words(result.passed)
+            yield Static(Content.assemble((f" {verdict} ", "bold reverse"), "  ", (self.scenario.title, "bold")),
+                         id="verdict", classes="pass" if result.passed else "fail")
+            yield Static(self._explain(), id="verdict-reason")
+            with Vertical(id="score-bars"):
+                for dim, score in result.scores.items():
+                    yield ScoreBar(lib.dimension_name(dim), score.earned, score.best, score.fraction)
+            items = debrief(result, lib.kb)
+            yield Markdown(self._debrief_markdown(items), id="debrief")
+            yield Static(Content.styled("r retry · v review the cited policy answers · n next scenario · "
+                                        "Esc back to the list", "dim"), id="result-keys")
+
+    def _explain(self) -> Content:
+        result = self.result
+        parts = [f"Ending: {result.ending_title}."] if result.ending_title else []
+        if result.critical_taken:
+            parts.append("A critical mistake was made, so the attempt cannot pass.")
+        low = [self.iwp.library.dimension_name(d) for d, s in result.scores.items()
+               if s.best > 0 and s.earned < result.pass_mark * s.best - 1e-9]
+        if low:
+            parts.append(f"Below the pass mark of {round(result.pass_mark * 100)}%: {', '.join(low)}.")
+        if result.passed:
+            parts.append(f"Every dimension reached the pass mark of {round(result.pass_mark * 100)}%.")
+        return Content(" ".join(parts))
+
+    def _debrief_markdown(self, items: list[Any]) -> str:
+        out = ["## Debrief", ""]
+        for n, item in enumerate(items, 1):
+            mark = "✗✗ critical" if item.critical else ("✓ best" if item.is_best else "✗ not the best")
+            out.append(f"**{n}. You chose** ({mark}): {item.chosen_text}")
+            out.append("")
+            if not item.is_best and item.best_texts:
+                for text in item.best_texts:
+                    out.append(f"- *Best:* {text}")
+                out.append("")
+            if item.feedback:
+                out.append(f"> {item.feedback}")
+                out.append("")
+            for cited in item.cited:
+                if cited.found:
+                    out.append(f"- Policy: **{cited.title}** ({cited.citation})")
+            out.append("")
+        return "\n".join(out)
+
+    def cited_entries(self) -> list[Any]:
+        seen: list[str] = []
+        for decision in self.result.decisions:
+            for entry_id in decision.cites:
+                if entry_id not in seen:
+                    seen.append(entry_id)
+        return [e for e in (self.iwp.library.entry(i) for i in seen) if e is not None]
+
+    def action_retry(self) -> None:
+        self.app.switch_screen(PlayScreen(self.scenario, self.mode))
+
+    def action_review(self) -> None:
+        entries = self.cited_entries()
+        if not entries:
+            self.notify("No policy answers were cited in this attempt.", severity="warning")
+            return
+        self.app.push_screen(EntryScreen(entries, heading="Cited policy answers"))
+
+    def action_next(self) -> None:
+        order = sorted(self.iwp.library.scenarios.values(), key=lambda s: (s.level != "new", s.title.casefold()))
+        ids = [s.id for s in order]
+        if not ids:
+            return
+        index = ids.index(self.scenario.id) if self.scenario.id in ids else -1
+        self.app.switch_screen(PlayScreen(order[(index + 1) % len(order)], self.mode))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,99 @@
+"""Progress: the learner's attempts and per-dimension results over time, drawn."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import DataTable, Sparkline, Static
+
+from iwp_trainer.tui import services
+from iwp_trainer.tui.screens.base import IwpScreen
+from iwp_trainer.tui.widgets import ScoreBar, bar_text
+
+
+class ProgressScreen(IwpScreen):
+    MODE = "progress"
+    AUTO_FOCUS = "#attempts"
+    BINDINGS = [Binding("u", "refresh", "Update")]
+    HELP = """\
+### Progress
+Your finished attempts, oldest first, and how each scoring dimension has gone over time: the line
+shows every attempt's score in that dimension, the bar your latest. **u** updates the view.
+Unfinished attempts can be resumed from Practise.
+"""
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="progress"):
+            yield Static("", id="progress-summary")
+            yield Vertical(id="dimension-charts")
+            yield Static(Content.styled("Attempts", "bold"), classes="section-title")
+            table: DataTable[str] = DataTable(id="attempts", cursor_type="row", zebra_stripes=True)
+            yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one("#attempts", DataTable)
+        for key, label in (("when", "When"), ("scenario", "Scenario"), ("mode", "Mode"),
+                           ("result", "Result"), ("score", "Score")):
+            table.add_column(label, key=key)
+        super().on_mount()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.refresh_data()
+
+    def action_refresh(self) -> None:
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        learner = self.iwp.learner or "guest"
+        all_attempts = services.attempts(self.iwp.store, learner)
+        finished = [a for a in all_attempts if a.status == "finished" and a.passed is not None]
+        open_count = sum(1 for a in all_attempts if a.status == "in_progress")
+        passed = sum(1 for a in finished if a.passed)
+        where = "" if getattr(self.iwp.store, "persistent", True) else " (this session only: recording is off)"
+        summary = self.query_one("#progress-summary", Static)
+        if not finished:
+            summary.update(Content.assemble((f"Progress for {learner}{where}", "bold"), "\n",
+                                            "No finished attempts yet. Practise a scenario (F4) and your results "
+                                            "will show here."
+                                            + (f" {open_count} unfinished." if open_count else "")))
+        else:
+            summary.update(Content.assemble(
+                (f"Progress for {learner}{where}", "bold"), "\n",
+                f"{len(finished)} finished attempt{'s' if len(finished) != 1 else ''}: {passed} passed, "
+                f"{len(finished) - passed} failed" + (f"; {open_count} unfinished" if open_count else "") + "."))
+        self._draw_charts(finished)
+        table = self.query_one("#attempts", DataTable)
+        table.clear()
+        for attempt in reversed(finished):
+            result = "PASS" if attempt.passed else "FAIL"
+            score = f"{bar_text(attempt.fraction, 10)} {round(attempt.fraction * 100):>3}%"
+            table.add_row((attempt.finished_at or attempt.started_at).replace("T", " ")[:16], attempt.scenario_title,
+                          attempt.mode, result, score)
+
+    def _draw_charts(self, finished: list[services.AttemptView]) -> None:
+        charts = self.query_one("#dimension-charts", Vertical)
+        charts.remove_children()
+        series: dict[str, list[float]] = {}
+        for attempt in finished:
+            for dim, fraction in attempt.scores.items():
+                series.setdefault(dim, []).append(fraction)
+        if not series:
+            return
+        lib = self.iwp.library
+        widgets = [Static(Content.styled("By dimension (each attempt, oldest to newest; bar = latest)", "bold"),
+                          classes="section-title")]
+        for dim in sorted(series, key=lambda d: lib.dimension_name(d).casefold()):
+            values = series[dim]
+            latest = values[-1]
+            row = Horizontal(classes="dimension-row")
+            widgets.append(row)
+            row.compose_add_child(ScoreBar(lib.dimension_name(dim), round(latest * 100), 100, latest))
+            spark = Sparkline([v * 100 for v in values] if len(values) > 1 else [values[0] * 100] * 2,
+                              summary_function=max, classes="dimension-spark")
+            row.compose_add_child(spark)
+            row.compose_add_child(Static(f"{len(values)} tries, best {round(max(values) * 100)}%",
+                                         classes="dimension-note"))
+        charts.mount_all(widgets)

@@ -1,0 +1,308 @@
+"""The thin layer between the app and the core modules.
+
+The screens never call the loaders, the answerer or the store directly: they go through here, so
+one place turns an unexpected failure into a ``Diagnostic`` the Problems screen can list (the app must
+start with whatever is valid), and one place adapts if a core API shifts. Nothing here imports
+Textual, so it can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from iwp_trainer.diagnostics import Diagnostic
+
+
+@dataclass
+class Library:
+    """Everything read from the trainers' files: the KB, the scenarios and every problem found."""
+
+    kb: Any = None
+    scenarios: dict[str, Any] = field(default_factory=dict)
+    dimensions: dict[str, Any] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    cited_by: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> dict[str, Any]:
+        return dict(getattr(self.kb, "entries", {}) or {})
+
+    @property
+    def glossary(self) -> Any:
+        return getattr(self.kb, "glossary", None)
+
+    def entry(self, entry_id: str) -> Any | None:
+        return self.entries.get(entry_id)
+
+    def dimension_name(self, dim_id: str) -> str:
+        """A dimension's display name, falling back to its id made readable."""
+        dim = self.dimensions.get(dim_id)
+        name = getattr(dim, "name", "") if dim is not None else ""
+        return name or dim_id.replace("-", " ").replace("_", " ").capitalize()
+
+
+def _crash(code: str, where: Path, exc: BaseException) -> Diagnostic:
+    """A loader that raised instead of reporting: still one clear line, never a traceback."""
+    last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    detail = f" ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})" if last else ""
+    return Diagnostic.error(code, f"could not be read: {type(exc).__name__}: {exc}{detail}", where)
+
+
+def load_library(kb_dir: Path, scenarios_dir: Path) -> Library:
+    """Read the KB and the scenarios, keeping everything valid and collecting every problem."""
+    lib = Library()
+    try:
+        from iwp_trainer.kb import load_kb
+
+        lib.kb = load_kb(kb_dir)
+        lib.diagnostics.extend(getattr(lib.kb, "diagnostics", []) or [])
+    except Exception as exc:  # a broken loader must not stop the app from starting
+        lib.diagnostics.append(_crash("kb-unreadable", kb_dir, exc))
+    try:
+        from iwp_trainer.scenario_loader import load_scenarios
+
+        sset = load_scenarios(scenarios_dir, set(lib.entries))
+        lib.scenarios = dict(sset.scenarios)
+        lib.dimensions = dict(getattr(sset, "dimensions", {}) or {})
+        lib.diagnostics.extend(getattr(sset, "diagnostics", []) or [])
+    except Exception as exc:
+        lib.diagnostics.append(_crash("scenarios-unreadable", scenarios_dir, exc))
+    for scenario in lib.scenarios.values():
+        cited: set[str] = set()
+        for node in scenario.nodes.values():
+            for choice in node.choices:
+                cited.update(choice.cites)
+        for entry_id in sorted(cited):
+            lib.cited_by.setdefault(entry_id, []).append(scenario)
+    return lib
+
+
+def open_answerer(
+    kb_dir: Path, index_dir: Path, progress: Callable[[int, int], None] | None = None
+) -> Any:
+    """Open (building if needed) the search index behind Ask."""
+    from iwp_trainer.answer import open_answerer as _open
+
+    return _open(kb_dir, index_dir, progress=progress)
+
+
+def glossary_terms(glossary: Any) -> list[tuple[str, str]]:
+    """(term, meaning) pairs from whatever shape the glossary object has, sorted by term."""
+    if glossary is None:
+        return []
+    terms = getattr(glossary, "terms", glossary)
+    items: Iterable[Any]
+    if isinstance(terms, dict):
+        items = terms.items()
+    else:
+        items = ((getattr(t, "term", str(t)), t) for t in terms)
+    out: list[tuple[str, str]] = []
+    for term, value in items:
+        meaning = value.get("meaning", "") if isinstance(value, dict) else getattr(value, "meaning", value)
+        out.append((str(getattr(value, "term", term)), str(meaning)))
+    return sorted(out, key=lambda pair: pair[0].casefold())
+
+
+# --- progress recording ------------------------------------------------------------------------
+
+
+@dataclass
+class SessionAttempt:
+    """One attempt kept in memory when no database is available."""
+
+    id: int
+    learner: str
+    scenario_id: str
+    scenario_title: str
+    scenario_sha256: str
+    mode: str
+    seed: int
+    best: dict[str, int]
+    started_at: str
+    finished_at: str | None = None
+    passed: bool | None = None
+    ending_node: str | None = None
+    scores: dict[str, Any] = field(default_factory=dict)
+    status: str = "in_progress"
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class SessionStore:
+    """The store's interface kept in memory: this session's results when recording is off."""
+
+    persistent = False
+
+    def __init__(self) -> None:
+        self._attempts: list[SessionAttempt] = []
+        self.questions: list[tuple[str, str, bool, bool | None]] = []
+        self._lock = threading.Lock()
+
+    def start_attempt(self, learner: str, scenario_id: str, scenario_title: str,
+                      scenario_sha256: str, mode: str, seed: int, best: dict[str, int]) -> int:
+        with self._lock:
+            attempt = SessionAttempt(len(self._attempts) + 1, learner, scenario_id, scenario_title,
+                                     scenario_sha256, mode, seed, dict(best), _now())
+            self._attempts.append(attempt)
+            return attempt.id
+
+    def record_decision(self, attempt_id: int, seq: int, node_id: str, choice_id: str,
+                        choice_text: str, points: dict[str, int], is_best: bool, critical: bool,
+                        cites: Iterable[str]) -> None:
+        self._get(attempt_id).decisions.append(
+            {"seq": seq, "node_id": node_id, "choice_id": choice_id, "choice_text": choice_text,
+             "points": dict(points), "is_best": is_best, "critical": critical, "cites": list(cites)})
+
+    def finish_attempt(self, attempt_id: int, passed: bool, ending_node: str,
+                       scores: dict[str, Any]) -> None:
+        attempt = self._get(attempt_id)
+        attempt.passed, attempt.ending_node, attempt.scores = passed, ending_node, dict(scores)
+        attempt.status, attempt.finished_at = "finished", _now()
+
+    def abandon_attempt(self, attempt_id: int) -> None:
+        attempt = self._get(attempt_id)
+        attempt.status, attempt.finished_at = "abandoned", _now()
+
+    def unfinished_attempts(self, learner: str) -> list[SessionAttempt]:
+        return [a for a in self._attempts if a.learner == learner and a.status == "in_progress"]
+
+    def attempts(self, learner: str | None = None) -> list[SessionAttempt]:
+        return [a for a in self._attempts if learner is None or a.learner == learner]
+
+    def record_question(self, learner: str, question: str, answered: bool,
+                        helpful: bool | None = None) -> None:
+        self.questions.append((learner, question, answered, helpful))
+
+    def close(self) -> None:
+        pass
+
+    def _get(self, attempt_id: int) -> SessionAttempt:
+        return self._attempts[attempt_id - 1]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def open_store(db_path: Path) -> tuple[Any, str | None]:
+    """The progress store, or an in-memory one plus the reason recording to disk is off."""
+    try:
+        from iwp_trainer.store import ProgressStore, StoreError
+    except ImportError:
+        return SessionStore(), "Progress is kept for this session only (no progress store available)."
+    try:
+        return ProgressStore.open(db_path), None
+    except StoreError as exc:
+        return SessionStore(), f"Recording is off: {exc}. Results are kept for this session only."
+
+
+# --- reading progress back, whatever store is in use --------------------------------------------
+
+
+def _field(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    """An attempt as the screens need it, read from the real store or the session store."""
+
+    id: Any
+    scenario_id: str
+    scenario_title: str
+    mode: str
+    seed: int
+    status: str
+    passed: bool | None
+    started_at: str
+    finished_at: str | None
+    scores: dict[str, float]  # dimension -> fraction of the best achievable
+    choice_ids: tuple[str, ...] = ()
+
+    @property
+    def fraction(self) -> float:
+        return sum(self.scores.values()) / len(self.scores) if self.scores else 0.0
+
+
+def scores_dict(result: Any) -> dict[str, dict[str, float]]:
+    """An engine result's scores as plain data for the store."""
+    return {dim: {"earned": s.earned, "best": s.best, "fraction": s.fraction} for dim, s in result.scores.items()}
+
+
+def _fractions(scores: Any) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for dim, score in (scores or {}).items():
+        if isinstance(score, (int, float)):
+            out[dim] = float(score)
+        else:
+            out[dim] = float(_field(score, "fraction", 0.0) or 0.0)
+    return out
+
+
+def view(attempt: Any) -> AttemptView:
+    decisions = _field(attempt, "decisions", None) or []
+    choice_ids = tuple(str(_field(d, "choice_id")) for d in sorted(decisions, key=lambda d: _field(d, "seq", 0)))
+    status = str(_field(attempt, "status", "") or "")
+    finished_at = _field(attempt, "finished_at")
+    passed = _field(attempt, "passed")
+    if not status:
+        status = "finished" if passed is not None else "in_progress"
+    return AttemptView(
+        id=_field(attempt, "id"),
+        scenario_id=str(_field(attempt, "scenario_id", "")),
+        scenario_title=str(_field(attempt, "scenario_title", "") or _field(attempt, "scenario_id", "")),
+        mode=str(_field(attempt, "mode", "practice")),
+        seed=int(_field(attempt, "seed", 0) or 0),
+        status=status,
+        passed=None if passed is None else bool(passed),
+        started_at=str(_field(attempt, "started_at", "") or ""),
+        finished_at=None if finished_at is None else str(finished_at),
+        scores=_fractions(_field(attempt, "scores", {})),
+        choice_ids=choice_ids,
+    )
+
+
+def attempts(store: Any, learner: str) -> list[AttemptView]:
+    """Every attempt by this learner, oldest first."""
+    try:
+        rows = store.attempts(learner=learner)
+    except Exception:
+        return []
+    views = [view(a) for a in rows]
+    return sorted(views, key=lambda a: (a.started_at, str(a.id)))
+
+
+def unfinished(store: Any, learner: str) -> list[AttemptView]:
+    try:
+        rows = store.unfinished_attempts(learner)
+    except Exception:
+        return []
+    return [view(a) for a in rows]
+
+
+def best_by_scenario(store: Any, learner: str) -> dict[str, AttemptView]:
+    """Each scenario's best finished attempt: a pass beats a fail, then the higher mean score."""
+    best: dict[str, AttemptView] = {}
+    for attempt in attempts(store, learner):
+        if attempt.status != "finished" or attempt.passed is None:
+            continue
+        current = best.get(attempt.scenario_id)
+        if current is None or (attempt.passed, attempt.fraction) > (bool(current.passed), current.fraction):
+            best[attempt.scenario_id] = attempt
+    return best
+
+
+def call_store(node: Any, method: str, *args: Any) -> Any:
+    """Call the store; on failure tell the user (via ``node.notify``) instead of crashing."""
+    store = node.app.store
+    try:
+        return getattr(store, method)(*args)
+    except Exception as exc:
+        node.notify(f"Could not record progress ({method}): {exc}", severity="error", timeout=8)
+        return None

@@ -1,0 +1,112 @@
+"""Small reusable widgets: the navigation bar and drawn score bars.
+
+They only display what they are given; screens feed them data from the core modules.
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Static
+
+# (mode, key, label) in the order the navigation bar shows them.
+NAV_ITEMS: tuple[tuple[str, str, str], ...] = (
+    ("ask", "F2", "Ask"),
+    ("browse", "F3", "Browse"),
+    ("practise", "F4", "Practise"),
+    ("progress", "F5", "Progress"),
+    ("problems", "F6", "Problems"),
+)
+
+
+class NavBar(Static):
+    """The top line: every screen with its key, the current one marked, the problem count."""
+
+    DEFAULT_CSS = """
+    NavBar {
+        dock: top;
+        height: 1;
+        width: 1fr;
+        background: $panel;
+        color: $text;
+    }
+    """
+
+    current: reactive[str] = reactive("ask")
+    problems: reactive[int] = reactive(0)
+    learner: reactive[str] = reactive("")
+    status: reactive[str] = reactive("")
+
+    def render(self) -> Content:
+        width = self.size.width or 80
+        parts: list[Content] = []
+        for mode, key, label in NAV_ITEMS:
+            text = label
+            if mode == "problems" and self.problems:
+                text = f"{label} ({self.problems})"
+            if mode == self.current:
+                # Marked by shape as well as colour: brackets and bold, not only a highlight.
+                piece = Content.from_markup(
+                    f"[@click=app.go('{mode}')][reverse bold] {key} {text} [/][/]"
+                )
+            else:
+                style = "bold $text-error" if mode == "problems" and self.problems else ""
+                piece = Content.from_markup(
+                    f"[@click=app.go('{mode}')] [dim]{key}[/] [{style}]{text}[/] [/]"
+                    if style
+                    else f"[@click=app.go('{mode}')] [dim]{key}[/] {text} [/]"
+                )
+            parts.append(piece)
+        tabs = Content("│").join(parts)
+        right = Content("")
+        extras = [x for x in (self.status, self.learner and f"Learner: {self.learner}") if x]
+        for extra in extras:
+            candidate = Content.from_markup(" [dim]$extra[/] ", extra=extra)
+            if tabs.cell_length + right.cell_length + candidate.cell_length <= width:
+                right = candidate + right
+        gap = max(0, width - tabs.cell_length - right.cell_length)
+        return tabs + Content(" " * gap) + right
+
+
+def bar_text(fraction: float, width: int = 20) -> str:
+    """A bar drawn with block characters, so it reads the same in any theme or in print."""
+    fraction = min(1.0, max(0.0, fraction))
+    eighths = round(fraction * width * 8)
+    full, rest = divmod(eighths, 8)
+    partial = " ▏▎▍▌▋▊▉"[rest] if rest else ""
+    return ("█" * full + partial).ljust(width, "·")
+
+
+class ScoreBar(Static):
+    """One dimension's score: name, drawn bar, points and percentage in words and numbers."""
+
+    DEFAULT_CSS = """
+    ScoreBar {
+        height: 1;
+        width: 1fr;
+    }
+    """
+
+    def __init__(self, label: str, earned: float, best: float, fraction: float,
+                 *, label_width: int = 16, id: str | None = None) -> None:
+        self.label = label
+        self.earned = earned
+        self.best = best
+        self.fraction = fraction
+        self.label_width = label_width
+        super().__init__(id=id)
+
+    def render(self) -> Content:
+        bar_width = max(8, min(40, (self.size.width or 60) - self.label_width - 16))
+        pct = round(self.fraction * 100)
+        style = "$text-success" if self.fraction >= 0.999 else ("$text-warning" if self.fraction > 0 else "$text-error")
+        return Content.assemble(
+            (self.label[: self.label_width].ljust(self.label_width), "bold"),
+            " ",
+            (bar_text(self.fraction, bar_width), style),
+            f" {_num(self.earned)}/{_num(self.best)} {pct:>3}%",
+        )
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
