@@ -1,0 +1,187 @@
+"""The scenario commands through the real entry point: check, play and graph."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from iwp_trainer.cli import main
+
+FIX = Path(__file__).parent / "fixtures" / "scenarios"
+VALID = FIX / "valid"
+BROKEN = FIX / "broken"
+KB = FIX / "kb"
+BASE = ["--kb", str(KB), "--scenarios", str(VALID)]
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main([*BASE, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- check ------------------------------------------------------------------------------------------
+
+
+def test_check_clean_folder_exits_zero(capsys) -> None:
+    code, out, err = cli(capsys, "check", "--strict")
+    assert code == 0, err
+    assert err == ""
+    assert "checked 2 scenario files: 0 errors, 0 warnings" in out
+
+
+def test_check_reports_file_line_code_and_exits_one(capsys) -> None:
+    code, out, err = cli(capsys, "check", str(BROKEN / "sc201-missing-target.yaml"))
+    assert code == 1
+    assert err.splitlines() == [
+        f"{BROKEN / 'sc201-missing-target.yaml'}:14:13: error SC201: `to: doen` in choice `explain-rat` "
+        "names no node (did you mean `done`?)"]
+    assert "1 error" in out
+
+
+def test_check_warnings_fail_only_with_strict(capsys) -> None:
+    path = str(BROKEN / "sc204-unreachable.yaml")
+    code, _out, err = cli(capsys, "check", path)
+    assert code == 0 and "warning SC204" in err
+    code, _out, err = cli(capsys, "check", "--strict", path)
+    assert code == 1 and "warning SC204" in err
+
+
+def test_check_runs_scenario_tests(capsys) -> None:
+    code, _out, err = cli(capsys, "check", str(BROKEN / "sc401-test-fails.yaml"))
+    assert code == 1
+    assert f"{BROKEN / 'sc401-test-fails.yaml'}:21:5: error SC401: test `best path` failed" in err
+
+
+def test_check_whole_folder_includes_kb_problems(tmp_path: Path, capsys) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(KB, kb)
+    (kb / "broken.md").write_text("no front matter here\n", encoding="utf-8")
+    code = main(["--kb", str(kb), "--scenarios", str(VALID), "check"])
+    _out, err = capsys.readouterr()
+    assert code == 1
+    assert str(kb / "broken.md") in err
+
+
+def test_check_json_is_one_stable_object(capsys) -> None:
+    code, out, _err = cli(capsys, "check", "--json", str(BROKEN / "sc301-unknown-dimension.yaml"),
+                          str(VALID / "tiny.yaml"))
+    assert code == 1
+    payload = json.loads(out)
+    assert payload["ok"] is False
+    assert (payload["files"], payload["errors"], payload["warnings"]) == (2, 1, 0)
+    (diag,) = payload["diagnostics"]
+    assert diag["code"] == "SC301" and diag["line"] == 5 and diag["hint"] == "did you mean `sanctions`?"
+    assert set(diag) == {"file", "line", "col", "severity", "code", "message", "hint"}
+
+
+def test_check_a_folder_of_broken_files_reports_each(capsys) -> None:
+    code, _out, err = cli(capsys, "check", str(BROKEN))
+    assert code == 1
+    files = {line.split(":", 1)[0] for line in err.splitlines()}
+    assert len(files) == len(list(BROKEN.glob("sc*.yaml")))
+
+
+def test_check_missing_path_is_a_usage_error(capsys) -> None:
+    code, _out, err = cli(capsys, "check", "no/such/file.yaml")
+    assert code == 2
+    assert "no such file or folder: no/such/file.yaml" in err
+
+
+def test_check_via_subprocess_never_shows_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"id: !!python/object/apply:os.system ['echo pwned']\n")
+    result = subprocess.run([sys.executable, "-m", "iwp_trainer", *BASE, "check", str(bad)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{bad}:1:5: error SC004" in result.stderr
+    assert "pwned" not in result.stdout
+
+
+# -- play -------------------------------------------------------------------------------------------
+
+
+def test_play_prints_the_debrief(capsys) -> None:
+    code, out, err = cli(capsys, "play", "group-swap", "--choose", "move-her")
+    assert code == 0, err
+    assert "Dana: I've read the letter. Can you put me in the other group?" in out
+    assert "You: Move her to the control group since she works long shifts." in out
+    assert "you chose `move-her` (CRITICAL)" in out
+    assert "Best here: `ask-why`" in out
+    assert "Feedback: Coaches have no discretion to reallocate." in out
+    assert ("Policy: Can I move a claimant between the trial and control groups? "
+            "(IWP trial FAQ, section 5: Conducting Interviews)") in out
+    assert "Ending: Reallocated (moved-end)" in out
+    assert "Result: NOT PASSED (a critical choice was taken)" in out
+
+
+def test_play_json_is_stable(capsys) -> None:
+    path = "ask-why,explain-process,ask-why,reassure,normal-process"
+    code, out, _err = cli(capsys, "play", "group-swap", "--choose", path, "--seed", "4", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert set(payload) == {"scenario", "title", "seed", "path", "result", "debrief", "transcript", "available"}
+    assert payload["path"] == path.split(",")
+    assert payload["seed"] == 4
+    result = payload["result"]
+    assert result["passed"] is True
+    assert result["scores"]["sanctions"] == {"earned": 3, "best": 3, "fraction": 1.0}
+    assert [d["points"]["sanctions"] for d in payload["debrief"]] == [0, 1, 0, 0, 2]
+    assert payload["debrief"][3]["cites"][0]["citation"] == "IWP trial FAQ, section 5: Conducting Interviews"
+    code, again, _err = cli(capsys, "play", "group-swap", "--choose", path, "--seed", "4", "--json")
+    assert again == out
+
+
+def test_play_by_file_path(capsys) -> None:
+    code, out, _err = cli(capsys, "play", str(VALID / "tiny.yaml"), "--choose", "refer")
+    assert code == 0
+    assert "reallocation: 1/2 (50%)" in out
+
+
+def test_play_unknown_scenario_suggests(capsys) -> None:
+    code, out, err = cli(capsys, "play", "group-swp", "--choose", "x")
+    assert code == 1 and out == ""
+    assert "unknown scenario `group-swp`" in err and "did you mean `group-swap`?" in err
+
+
+def test_play_unknown_choice_suggests(capsys) -> None:
+    code, _out, err = cli(capsys, "play", "group-swap", "--choose", "ask-why,reasure")
+    assert code == 1
+    assert "step 2: choice `reasure` is not available at node `worries`" in err
+    assert "did you mean `reassure`?" in err
+
+
+def test_play_broken_scenario_shows_its_errors(capsys) -> None:
+    code, _out, err = cli(capsys, "play", str(BROKEN / "sc201-missing-target.yaml"), "--choose", "x")
+    assert code == 1
+    assert "error SC201" in err and "has errors" in err
+
+
+def test_play_unfinished_path_says_where_it_stopped(capsys) -> None:
+    code, out, _err = cli(capsys, "play", "group-swap", "--choose", "ask-why")
+    assert code == 0
+    assert "Not finished: the path stops at `worries`" in out
+
+
+# -- graph ------------------------------------------------------------------------------------------
+
+
+def test_graph_defaults_to_mermaid_and_offers_dot(capsys) -> None:
+    code, out, _err = cli(capsys, "graph", "group-swap")
+    assert code == 0 and "flowchart TD" in out and "CRITICAL move-her" in out
+    code, out, _err = cli(capsys, "graph", "group-swap", "--format", "dot")
+    assert code == 0 and out.startswith('digraph "group-swap"')
+
+
+def test_graph_bad_usage(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([*BASE, "graph", "group-swap", "--format", "png"])
+    assert exc.value.code == 2
+    code, _out, err = cli(capsys, "graph", "nope")
+    assert code == 1 and "unknown scenario `nope`" in err

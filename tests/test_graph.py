@@ -1,0 +1,91 @@
+"""Graph export: every node, choice (with id and points), ending and random branch is drawn,
+and critical choices are visibly marked."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from iwp_trainer.graph import render, to_dot, to_mermaid
+from iwp_trainer.scenario import Choice, Node, Scenario
+from iwp_trainer.scenario_loader import load_dimensions, load_scenario_file
+
+FIX = Path(__file__).parent / "fixtures" / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    dims, _ = load_dimensions(FIX / "valid" / "dimensions.yaml")
+    loaded, diags = load_scenario_file(FIX / "valid" / "group-swap.yaml", dims, None)
+    assert loaded is not None, diags
+    return loaded
+
+
+def mermaid_ids(text: str) -> dict[str, str]:
+    """Mermaid node id -> scenario node id, read back from the node declarations."""
+    found = {}
+    for match in re.finditer(r"^    (n\d+)[\[\(\{]+\"(?:START )?([a-z0-9-]+)", text, re.M):
+        found[match.group(1)] = match.group(2)
+    return found
+
+
+def test_mermaid_draws_every_node_and_choice(scenario: Scenario) -> None:
+    text = to_mermaid(scenario)
+    assert text.splitlines()[1] == "flowchart TD"
+    ids = mermaid_ids(text)
+    assert sorted(ids.values()) == sorted(scenario.nodes)
+    back = {v: k for k, v in ids.items()}
+    for node in scenario.nodes.values():
+        for choice in node.choices:
+            edge = re.search(rf"^    {back[node.id]} (-->|==>)\|\"[^\"]*\b{choice.id}\b[^\"]*\"\| {back[choice.to]}$",
+                             text, re.M)
+            assert edge, choice.id
+    assert '"explain-rat (reallocation +2)"' in text
+    assert '"tougher (sanctions -1)"' in text
+
+
+def test_mermaid_marks_critical_endings_and_random(scenario: Scenario) -> None:
+    text = to_mermaid(scenario)
+    back = {v: k for k, v in mermaid_ids(text).items()}
+    critical = [line for line in text.splitlines() if "==>" in line]
+    assert len(critical) == 1 and "CRITICAL move-her" in critical[0]
+    assert "linkStyle" in text and "stroke:#c62828" in text
+    assert f'{back["check"]} -.->|"weight 3"| {back["calm-end"]}' in text
+    assert f'{back["check"]} -.->|"weight 1"| {back["observed-end"]}' in text
+    assert f'{back["calm-end"]}(["calm-end<br/>ending: Stays in the trial"])' in text
+    assert re.search(rf"class [n0-9,]*{back['calm-end']}\b[n0-9,]* ending", text)
+    assert "[if asked-worries]" in text  # conditions on choices are shown
+
+
+def test_dot_draws_the_same_graph(scenario: Scenario) -> None:
+    text = to_dot(scenario)
+    assert text.startswith('digraph "group-swap" {') and text.rstrip().endswith("}")
+    edges = re.findall(r'^    "([a-z0-9-]+)" -> "([a-z0-9-]+)"', text, re.M)
+    expected = [(n.id, c.to) for n in scenario.nodes.values() for c in n.choices]
+    expected += [(n.id, b.to) for n in scenario.nodes.values() for b in n.random]
+    assert sorted(edges) == sorted(expected)
+    critical = [line for line in text.splitlines() if "CRITICAL" in line]
+    assert len(critical) == 1 and 'color="#c62828"' in critical[0] and "penwidth=3" in critical[0]
+    assert '"check" -> "calm-end" [label="weight 3", style=dashed];' in text
+    assert re.search(r'"moved-end" \[label="moved-end\\nending: Reallocated", shape=doubleoctagon', text)
+
+
+def test_labels_are_escaped() -> None:
+    nodes = {
+        "s": Node("s", 'She said "no" | <maybe> & more', speaker="claimant",
+                  choices=(Choice("c", "x", "e"),)),
+        "e": Node("e", "End", ending='The "end"'),
+    }
+    scenario = Scenario("q", 'Quote "test"', "s", "new", ("a",), 0.7, "s", nodes)
+    mermaid = to_mermaid(scenario)
+    assert '"no"' not in mermaid and "#quot;no#quot;" in mermaid and "#124;" in mermaid
+    dot = to_dot(scenario)
+    assert '\\"no\\"' in dot and '\\"end\\"' in dot
+
+
+def test_render_rejects_unknown_formats(scenario: Scenario) -> None:
+    assert render(scenario, "dot") == to_dot(scenario)
+    with pytest.raises(ValueError, match="mermaid, dot"):
+        render(scenario, "png")
