@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from iwp_trainer.engine import play_path
+from iwp_trainer.engine import analyse, play_path
 from iwp_trainer.scenario_loader import load_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,3 +137,22 @@ def test_rewarded_choices_never_state_a_sanction_length_or_amount(sid: str) -> N
         if any(v > 0 for v in (choice.get("scores") or {}).values()):
             text = f"{choice['text']} {choice.get('feedback', '')}"
             assert not INVENTED_SANCTION.search(text), f"{sid}/{choice['id']}: states a sanction figure"
+
+
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_no_penalised_choice_is_ever_shown_as_best(sid: str) -> None:
+    """The debrief's 'best here' must never point a learner at a choice that loses points."""
+    loaded = load_scenarios(SCENARIOS, KB_IDS, run_tests=False, files=[SCENARIOS / f"{sid}.yaml"])
+    scenario = loaded.scenarios[sid]
+    analysis = analyse(scenario)
+    states = analysis.reachable_states()
+    assert states is not None
+    for state in states:
+        node = scenario.nodes[state[0]]
+        offered = [c for c in node.choices if c.available(state[1])]
+        if not offered:
+            continue
+        values = {c.id: analysis.move_value(state, c) for c in offered}
+        top = max(values.values())
+        wrong_best = [c.id for c in offered if values[c.id] == top and min(c.scores.values(), default=0) < 0]
+        assert not wrong_best, f"{sid}/{node.id}: penalised choice(s) {wrong_best} rank as best"
