@@ -156,3 +156,9 @@ def test_no_penalised_choice_is_ever_shown_as_best(sid: str) -> None:
         top = max(values.values())
         wrong_best = [c.id for c in offered if values[c.id] == top and min(c.scores.values(), default=0) < 0]
         assert not wrong_best, f"{sid}/{node.id}: penalised choice(s) {wrong_best} rank as best"
+
+
+def test_trainers_guide_lists_every_scenario() -> None:
+    guide = (SCENARIOS / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `([a-z0-9-]+)` \|", guide, re.MULTILINE))
+    assert listed == set(ALL), f"scenarios/README.md is out of step: {sorted(listed ^ set(ALL))}"
