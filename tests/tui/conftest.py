@@ -1,0 +1,72 @@
+"""App test helpers: an app on the tiny fixture KB and scenarios, with its own index and database."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from iwp_trainer.tui.app import IwpApp
+
+TUI_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "tui"
+
+
+@pytest.fixture
+def tui_fixtures() -> Path:
+    return TUI_FIXTURES
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Callable[..., IwpApp]:
+    """Build an app on fixture data; ``kind`` is "good" or "broken", or pass explicit folders."""
+
+    def make(kind: str = "good", learner: str | None = "test", kb: Path | None = None,
+             scenarios: Path | None = None) -> IwpApp:
+        base = TUI_FIXTURES if kind == "good" else TUI_FIXTURES / "broken"
+        return IwpApp(
+            kb_dir=kb or base / "kb",
+            scenarios_dir=scenarios or base / "scenarios",
+            index_dir=tmp_path / "index",
+            db_path=tmp_path / "progress.sqlite3",
+            learner=learner,
+        )
+
+    return make
+
+
+@pytest.fixture
+def editable_copy(tmp_path: Path) -> Path:
+    """A copy of the broken fixture a test may edit (for reload)."""
+    target = tmp_path / "content"
+    shutil.copytree(TUI_FIXTURES / "broken", target)
+    return target
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app run until ``condition`` holds (workers finish, screens settle)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+async def ready(pilot: Pilot) -> None:
+    """Wait until the library is loaded and the search index is open."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.library_revision > 0 and (app.answerer is not None or app.answerer_error is not None))
+
+
+def recorded_questions(app: IwpApp) -> list[tuple[str, str, bool, bool | None]]:
+    """(learner, question, answered, helpful) for every question the app recorded, oldest first."""
+    store = app.store
+    if hasattr(store, "questions") and isinstance(store.questions, list):
+        return list(store.questions)
+    rows = store.questions(learner=None) if callable(getattr(store, "questions", None)) else []
+    return [(r.learner, r.question, bool(r.answered), r.helpful) for r in rows]

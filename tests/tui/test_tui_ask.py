@@ -1,0 +1,134 @@
+"""Ask: the cited answer, the honest refusal, related entries, history and "didn't help"."""
+
+from __future__ import annotations
+
+from textual.widgets import OptionList, Static
+
+from iwp_trainer.kb import load_kb
+from iwp_trainer.tui.screens.ask import AskInput, AskScreen, Exchange
+
+from conftest import TUI_FIXTURES, ready, recorded_questions, wait_for
+
+KB = load_kb(TUI_FIXTURES / "kb")
+
+
+def text_of(widget) -> str:
+    """Everything a widget shows, as plain text (Markdown blocks included)."""
+    parts = []
+    for node in [widget, *widget.query("*")]:
+        if isinstance(node, Static):
+            parts.append(str(node.render()))
+        source = getattr(node, "source", None)
+        if isinstance(source, str):
+            parts.append(source)
+    return "\n".join(parts)
+
+
+async def ask(pilot, question: str) -> Exchange:
+    await pilot.click("#question")
+    pilot.app.screen.query_one(AskInput).value = question
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: pilot.app.screen.query(Exchange) and pilot.app.screen.query(Exchange).last().answered is not None)
+    return pilot.app.screen.query(Exchange).last()
+
+
+async def test_question_box_has_focus_at_start(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        assert isinstance(app.screen, AskScreen)
+        assert isinstance(app.focused, AskInput)
+
+
+async def test_answer_shows_entry_with_citation_and_records_question(make_app) -> None:
+    entry = KB.entries["reallocation-not-allowed"]
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        exchange = await ask(pilot, "can I swap a claimant into the control group")
+        shown = text_of(exchange)
+        assert exchange.answered is True
+        assert entry.question in shown
+        assert f"Source: {entry.citation}" in shown
+        assert "Random Allocation Tool" in shown  # the body itself, rendered as Markdown
+        assert recorded_questions(app)[-1][:3] == ("test", "can I swap a claimant into the control group", True)
+
+
+async def test_out_of_scope_question_is_refused_with_advice(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        exchange = await ask(pilot, "what's the weather like in Leeds tomorrow")
+        shown = text_of(exchange)
+        assert exchange.answered is False
+        assert "can't answer that with confidence" in shown
+        assert "line manager" in shown and "district support" in shown
+        assert recorded_questions(app)[-1][2] is False
+
+
+async def test_related_entry_opens_with_number_key(make_app) -> None:
+    entry = KB.entries["sanction-duration"]
+    related = KB.related(entry)[0]
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        exchange = await ask(pilot, "how long does a sanction last in the trial")
+        assert exchange.related[0].id == related.id
+        await pilot.press("1")  # the box is empty after asking, so 1 opens related question 1
+        await pilot.pause()
+        opened = app.screen.query(Exchange).last()
+        assert opened is not exchange and opened.opened
+        shown = text_of(opened)
+        assert related.question in shown
+        assert f"Source: {related.citation}" in shown
+        assert app.screen.query_one(AskInput).value == ""
+
+
+async def test_conversation_keeps_earlier_answers_and_up_recalls_questions(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await ask(pilot, "how long does a sanction last")
+        await ask(pilot, "can trial claimants get bus fares refunded")
+        assert len(app.screen.query(Exchange)) == 2
+        box = app.screen.query_one(AskInput)
+        await pilot.press("up")
+        assert box.value == "can trial claimants get bus fares refunded"
+        await pilot.press("up")
+        assert box.value == "how long does a sanction last"
+        await pilot.press("down")
+        assert box.value == "can trial claimants get bus fares refunded"
+        await pilot.press("down")
+        assert box.value == ""
+
+
+async def test_didnt_help_is_recorded(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        exchange = await ask(pilot, "how long does a sanction last")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert exchange.helpful is False
+        assert "Marked as not helpful" in text_of(exchange)
+        assert recorded_questions(app)[-1] == ("test", "how long does a sanction last", True, False)
+
+
+async def test_suggestions_while_typing_open_an_entry(make_app) -> None:
+    entry = KB.entries["travel-costs-refund"]
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await pilot.press(*"can i refund")
+        options = app.screen.query_one("#suggestions", OptionList)
+        await wait_for(pilot, lambda: options.display and options.option_count > 0)
+        assert entry.id in [options.get_option_at_index(i).id for i in range(options.option_count)]
+        await pilot.press("down")
+        assert app.focused is options
+        index = next(i for i in range(options.option_count) if options.get_option_at_index(i).id == entry.id)
+        options.highlighted = index
+        await pilot.press("enter")
+        await pilot.pause()
+        opened = app.screen.query(Exchange).last()
+        assert entry.question in text_of(opened)
+        assert isinstance(app.focused, AskInput)

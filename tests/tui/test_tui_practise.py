@@ -1,0 +1,177 @@
+"""Practise: the scenario list, playing to the end in both modes, recording, resuming."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Markdown, OptionList, Static
+
+from iwp_trainer.scenario_loader import load_scenarios
+from iwp_trainer.tui import services
+from iwp_trainer.tui.dialogs import ChoiceScreen, EntryScreen
+from iwp_trainer.tui.screens.practise import PlayScreen, PractiseScreen, ResultScreen
+from iwp_trainer.tui.widgets import ScoreBar
+
+from conftest import TUI_FIXTURES, ready, wait_for
+
+SCENARIOS = load_scenarios(TUI_FIXTURES / "scenarios", None).scenarios
+FARE = SCENARIOS["fare"]
+
+
+def shown(screen) -> str:
+    parts = [str(w.render()) for w in screen.query(Static)]
+    parts += [w.source for w in screen.query(Markdown)]
+    return "\n".join(parts)
+
+
+async def open_practise(pilot, scenario_id: str) -> PractiseScreen:
+    await pilot.press("f4")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PractiseScreen))
+    screen = pilot.app.screen
+    screen.select_scenario(scenario_id)
+    await pilot.pause()
+    assert screen.selected_id() == scenario_id
+    return screen
+
+
+async def test_list_shows_title_level_dimensions_and_best(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        screen = await open_practise(pilot, "fare")
+        table = screen.query_one(DataTable)
+        assert table.row_count == len(SCENARIOS)
+        row = table.get_row("fare")
+        assert row[0] == FARE.title and row[1] == FARE.level
+        assert row[2] == "Discretion, Sanctions"
+        assert row[3] == "not tried"
+
+
+async def test_practice_mode_feedback_cited_answer_and_pass(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        play = app.screen
+        assert FARE.nodes["opening"].say in shown(play)
+        assert play.query_one("#choices", OptionList).option_count == 2
+        await pilot.press("1")
+        await pilot.pause()
+        text = shown(play)
+        assert "✓ Best choice" in text
+        assert FARE.choice("not-normally").feedback in text
+        assert "Aisha: " + FARE.nodes["missed"].say in text  # who says each line is shown
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, EntryScreen))
+        assert app.screen.entries[0].id == "travel-costs-refund"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("down", "up", "enter")  # arrows work too
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        result = app.screen
+        assert result.result.passed
+        assert "PASS" in shown(result)
+        bars = list(result.query(ScoreBar))
+        assert [b.label for b in bars] == ["Discretion", "Sanctions"]
+        assert all(b.fraction == 1.0 for b in bars)
+        attempts = services.attempts(app.store, "test")
+        assert len(attempts) == 1 and attempts[0].passed and attempts[0].mode == "practice"
+        assert attempts[0].choice_ids == ("not-normally", "agreed-steps")
+
+
+async def test_assessment_mode_gives_no_feedback_until_the_end(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await open_practise(pilot, "fare")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        play = app.screen
+        await pilot.press("2")  # the worse choice
+        await pilot.pause()
+        assert not play.query(".feedback")
+        assert FARE.choice("refund-anyway").feedback not in shown(play)
+        await pilot.press("1")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        result = app.screen
+        assert not result.result.passed
+        text = shown(result)
+        assert "FAIL" in text
+        assert FARE.choice("refund-anyway").feedback in text  # the debrief explains it now
+        assert services.attempts(app.store, "test")[0].mode == "assessment"
+
+
+async def test_critical_choice_fails_and_retry_starts_again(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await open_practise(pilot, "swap")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press("2")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        assert app.screen.result.critical_taken
+        assert "critical mistake" in shown(app.screen)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        assert app.screen.scenario.id == "swap" and not app.screen.play.decisions
+
+
+async def test_review_and_next_from_the_result(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press("1", "2")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, EntryScreen))
+        ids = [e.id for e in app.screen.entries]
+        assert ids == ["travel-costs-refund", "when-sanction-applies", "sanction-duration"]
+        await pilot.press("escape", "n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        assert app.screen.scenario.id == "swap"
+
+
+async def test_leaving_keeps_the_attempt_to_resume(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press("1", "escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.click("#keep")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        unfinished = services.unfinished(app.store, "test")
+        assert [a.choice_ids for a in unfinished] == [("not-normally",)]
+        assert "unfinished" in app.screen.query_one(DataTable).get_row("fare")[3]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        play = app.screen
+        assert [d.choice_id for d in play.play.decisions] == ["not-normally"]
+        assert play.play.node.id == "missed"
+        await pilot.press("1")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        assert services.unfinished(app.store, "test") == []
+        assert [a.status for a in services.attempts(app.store, "test")] == ["finished"]
+
+
+async def test_abandoning_an_attempt(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press("1", "escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.click("#abandon")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        assert services.unfinished(app.store, "test") == []
+        assert [a.status for a in services.attempts(app.store, "test")] == ["abandoned"]
