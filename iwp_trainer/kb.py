@@ -121,27 +121,44 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
 
 
 def plain_text(markdown: str) -> str:
-    """Markdown to readable plain text: paragraphs kept, emphasis and link markup dropped."""
+    """Markdown to readable plain text: paragraphs kept, emphasis and link markup dropped.
+
+    Items of one list stay on consecutive lines; other blocks are separated by a blank line.
+    """
     tokens = _renderer().parse(markdown)
-    blocks: list[str] = []
+    blocks: list[tuple[str, int]] = []  # text, id of the list it is an item of (0: not in a list)
     prefix = ""
+    lists: list[int] = []
+    list_count = 0
     for token in tokens:
-        if token.type == "list_item_open":
+        if token.type in ("bullet_list_open", "ordered_list_open"):
+            list_count += 1
+            lists.append(list_count)
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif token.type == "list_item_open":
             prefix = "- " if token.markup in "-*+" else f"{token.info}{token.markup} "
         elif token.type == "inline" and token.children is not None:
             parts = []
             for child in token.children:
-                if child.type in ("text", "code_inline"):
+                if child.type in ("text", "code_inline", "image"):
                     parts.append(child.content)
-                elif child.type in ("softbreak", "hardbreak"):
-                    parts.append(" " if child.type == "softbreak" else "\n")
-                elif child.type == "image":
-                    parts.append(child.content)
-            blocks.append(prefix + "".join(parts).strip())
+                elif child.type == "softbreak":
+                    parts.append(" ")
+                elif child.type == "hardbreak":
+                    parts.append("\n")
+            text = "".join(parts).strip()
+            if text:
+                blocks.append((prefix + text, lists[-1] if lists else 0))
             prefix = ""
         elif token.type in ("fence", "code_block"):
-            blocks.append(token.content.rstrip("\n"))
-    return "\n\n".join(block for block in blocks if block)
+            blocks.append((token.content.rstrip("\n"), 0))
+    out = []
+    for i, (text, list_id) in enumerate(blocks):
+        if i:
+            out.append("\n" if list_id and blocks[i - 1][1] == list_id else "\n\n")
+        out.append(text)
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------------------------

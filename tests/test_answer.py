@@ -1,0 +1,189 @@
+"""The answerer: trusted answers, plain refusals, suggestions, any text accepted, thread safety,
+and answer quality over the coaches' question set."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from iwp_trainer.answer import Answer, Answerer, AskError, Match, open_answerer
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT / "tests" / "data" / "ask_questions.yaml"
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
+    answerer = open_answerer(ROOT / "kb", tmp_path_factory.mktemp("index"))
+    yield answerer
+    answerer.close()
+
+
+@pytest.fixture
+def good(fixtures_dir: Path, tmp_path: Path) -> Answerer:
+    answerer = open_answerer(fixtures_dir / "kb" / "good", tmp_path / "index")
+    yield answerer
+    answerer.close()
+
+
+def test_a_clear_question_is_answered_with_its_entry(good: Answerer) -> None:
+    answer = good.ask("can I move a claimant from the trial group to the control group?")
+    assert isinstance(answer, Answer) and answer.answered
+    assert isinstance(answer.matches[0], Match)
+    assert answer.matches[0].entry.id == "moving-groups"
+    assert 0.0 < answer.confidence <= 1.0 and answer.reason
+    scores = [m.score for m in answer.matches]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_top_limits_the_matches(good: Answerer) -> None:
+    assert len(good.ask("trial claimant sanction travel", top=1).matches) == 1
+    assert len(good.ask("trial claimant sanction travel", top=3).matches) <= 3
+
+
+@pytest.mark.parametrize("question", ["what's the weather in Leeds", "how much is child benefit"])
+def test_out_of_scope_questions_are_refused_with_a_reason(shipped: Answerer, question: str) -> None:
+    answer = shipped.ask(question)
+    assert not answer.answered
+    assert answer.reason
+    assert answer.confidence < 0.65
+
+
+def test_a_refusal_still_offers_the_closest_topics(shipped: Answerer) -> None:
+    answer = shipped.ask("how much is child benefit")
+    assert not answer.answered and answer.matches  # "benefit" is in the KB, "child" is not
+    assert "child" in answer.reason
+
+
+def test_typos_and_acronyms_are_understood(shipped: Answerer) -> None:
+    assert shipped.ask("randum alocation").matches[0].entry.id == "reallocation-not-allowed"
+    assert shipped.ask("sanctons").matches[0].entry.id.startswith(("sanction", "when-sanction", "why-sanction"))
+    fsf = shipped.ask("FSF travel")
+    assert fsf.answered and fsf.matches[0].entry.id == "travel-costs-refund"
+    assert ("randum", "random") in shipped.ask("randum alocation").corrections
+
+
+def test_empty_and_wordless_questions_are_not_answered(good: Answerer) -> None:
+    for text in ["", "   ", "?!", "🙂"]:
+        answer = good.ask(text)
+        assert not answer.answered and answer.matches == [] and answer.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"', "AND OR NOT", "question:travel", "*", "(travel", "travel~", "\x00\x1f\x7f", "🙂 travel 🙂",
+     "x" * 10_000, "travel " * 2000, "\n", "\u202etravel", "a:b:c:d", "NOT", "'"],
+)
+def test_odd_text_never_breaks_ask(good: Answerer, text: str) -> None:
+    assert isinstance(good.ask(text), Answer)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300) | st.lists(
+    st.sampled_from(["AND", "OR", "NOT", '"', "*", "field:", "(", ")", "[", "]", "~2", "^", "travel",
+                     "sanction", "FSF", "🙂", "\x00", "\n", " ", "question:", "{", "}", "\\"]),
+    max_size=30).map("".join))
+def test_any_string_gives_an_answer(good: Answerer, text: str) -> None:
+    answer = good.ask(text)
+    assert isinstance(answer, Answer)
+    assert answer.question == text
+    assert 0.0 <= answer.confidence <= 1.0
+    assert len(answer.matches) <= 3
+    assert not answer.answered or answer.matches
+
+
+def test_suggest_completes_questions_and_aliases(good: Answerer) -> None:
+    assert [e.id for e in good.suggest("can I mo")] == ["moving-groups"]
+    assert [e.id for e in good.suggest("bus fa")] == ["travel-costs"]  # an alias
+    assert good.suggest("") == [] and good.suggest("zzzz") == []
+    assert len(good.suggest("c", limit=1)) == 1
+    # Questions come before alias-only matches; the same entry is offered once.
+    hits = good.suggest("sanction")
+    assert [e.id for e in hits] == ["sanction-length"]
+
+
+def test_suggest_is_fast_enough_to_run_on_each_keystroke(shipped: Answerer) -> None:
+    results = [shipped.suggest(prefix) for prefix in ["w", "wh", "wha", "what", "what is", "what is the"]]
+    assert all(len(r) <= 8 for r in results)
+    assert results[-1], "common openings should complete to something"
+
+
+def test_concurrent_asks_give_the_same_answers(shipped: Answerer) -> None:
+    questions = ["FSF travel", "randum alocation", "how long does a sanction last", "weather in Leeds",
+                 "work coach pay", "domestic violence exclusion"] * 8
+    expected = [(a.answered, [m.entry.id for m in a.matches]) for a in map(shipped.ask, questions)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = [(a.answered, [m.entry.id for m in a.matches]) for a in pool.map(shipped.ask, questions)]
+    assert got == expected
+
+
+def test_broken_entries_do_not_stop_answers(fixtures_dir: Path, tmp_path: Path) -> None:
+    answerer = open_answerer(fixtures_dir / "kb" / "broken", tmp_path / "index")
+    assert answerer.kb.diagnostics
+    assert answerer.ask("travel costs refunded").matches[0].entry.id == "travel-costs"
+    answerer.close()
+
+
+def test_missing_kb_folder_is_an_ask_error(tmp_path: Path) -> None:
+    with pytest.raises(AskError, match="not found"):
+        open_answerer(tmp_path / "nope", tmp_path / "index")
+
+
+def test_progress_is_reported_while_building(fixtures_dir: Path, tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    open_answerer(fixtures_dir / "kb" / "good", tmp_path / "index", progress=lambda d, t: calls.append((d, t))).close()
+    assert calls[-1] == (3, 3)
+    calls.clear()
+    open_answerer(fixtures_dir / "kb" / "good", tmp_path / "index", rebuild=True,
+                  progress=lambda d, t: calls.append((d, t))).close()
+    assert calls[-1] == (3, 3)
+
+
+def test_an_index_damaged_mid_session_is_rebuilt(fixtures_dir: Path, tmp_path: Path) -> None:
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(fixtures_dir / "kb" / "good", kb_dir)
+    answerer = open_answerer(kb_dir, tmp_path / "index")
+
+    class Broken:
+        def search(self, *args, **kwargs):
+            raise OSError("segment file vanished")
+
+        def close(self) -> None:
+            pass
+
+    answerer.index = Broken()
+    answer = answerer.ask("travel costs refunded")
+    assert answer.matches[0].entry.id == "travel-costs"
+    answerer.close()
+
+
+@pytest.fixture(scope="module")
+def question_set() -> dict:
+    if not QUESTIONS.exists():
+        pytest.skip(f"{QUESTIONS.relative_to(ROOT)} is not written yet (the KB content task adds it)")
+    return yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+
+
+def test_answer_quality_on_the_question_set(shipped: Answerer, question_set: dict) -> None:
+    answerable = question_set["answerable"]
+    answers = [shipped.ask(item["q"]) for item in answerable]
+    top1 = [bool(a.matches) and a.matches[0].entry.id == item["expect"] for a, item in zip(answers, answerable)]
+    misses = [item["q"] for ok, item in zip(top1, answerable) if not ok]
+    assert sum(top1) / len(answerable) >= 0.90, misses
+    # Refusing everything would pass the refusal test below: most answerable questions must be answered.
+    trusted = [a.answered and ok for a, ok in zip(answers, top1)]
+    assert sum(trusted) / len(answerable) >= 0.60
+    wrong = [item["q"] for a, ok, item in zip(answers, top1, answerable) if a.answered and not ok]
+    assert len(wrong) / len(answerable) <= 0.10, wrong
+
+
+def test_out_of_scope_refusals_on_the_question_set(shipped: Answerer, question_set: dict) -> None:
+    out_of_scope = question_set["out_of_scope"]
+    answered = [q for q in out_of_scope if shipped.ask(q).answered]
+    assert 1 - len(answered) / len(out_of_scope) >= 0.90, answered
