@@ -95,7 +95,7 @@ its source, its related entries and the scenarios that cite it.
 
     def show_entry(self, entry_id: str) -> None:
         """Select an entry in the tree and show it (from the palette, a link or a related key)."""
-        if not self.is_mounted or self._seen_revision != self.iwp.library_revision:
+        if self._seen_revision != self.iwp.library_revision:  # not drawn yet: apply once it is
             self._pending_entry = entry_id
             return
         self._pending_entry = None

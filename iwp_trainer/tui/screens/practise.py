@@ -111,7 +111,7 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
             return None
 
     def select_scenario(self, scenario_id: str) -> None:
-        if not self.is_mounted or self._seen_revision != self.iwp.library_revision:
+        if self._seen_revision != self.iwp.library_revision:  # not drawn yet: apply once it is
             self._pending_select = scenario_id
             return
         table = self.query_one("#scenario-table", DataTable)

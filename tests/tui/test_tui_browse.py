@@ -1,0 +1,126 @@
+"""Browse: the KB tree by document and section, the glossary, citations, related, citing scenarios;
+and the command palette that finds any entry, scenario or screen."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+from textual.widgets import Markdown, Static, Tree
+
+from iwp_trainer.kb import load_kb
+from iwp_trainer.tui.screens.browse import BrowseScreen
+from iwp_trainer.tui.screens.practise import PractiseScreen
+
+from conftest import TUI_FIXTURES, ready, wait_for
+
+KB = load_kb(TUI_FIXTURES / "kb")
+
+
+def pane(screen: BrowseScreen) -> str:
+    view = screen.query_one("#entry-view")
+    return "\n".join([str(w.render()) for w in view.query(Static)] + [w.source for w in view.query(Markdown)])
+
+
+async def open_browse(pilot) -> BrowseScreen:
+    await pilot.press("f3")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, BrowseScreen))
+    return pilot.app.screen
+
+
+async def test_tree_groups_entries_by_document_and_section_then_glossary(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        screen = await open_browse(pilot)
+        tree = screen.query_one(Tree)
+        top = [str(n.label) for n in tree.root.children]
+        documents = sorted({e.source_document for e in KB})
+        assert top[:-1] == documents
+        assert top[-1] == f"Glossary ({len(KB.glossary)})"
+        faq = tree.root.children[documents.index("IWP trial FAQ")]
+        sections = sorted({e.source_section for e in KB if e.source_document == "IWP trial FAQ"})
+        assert [str(n.label).rsplit(" (", 1)[0] for n in faq.children] == sections
+        leaves = [str(leaf.label) for section in faq.children for leaf in section.children]
+        assert sorted(leaves) == sorted(e.question for e in KB if e.source_document == "IWP trial FAQ")
+
+
+async def test_entry_shows_citation_related_and_citing_scenarios(make_app) -> None:
+    entry = KB.entries["sanction-duration"]
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        screen = await open_browse(pilot)
+        screen.show_entry(entry.id)
+        await pilot.pause()
+        text = pane(screen)
+        assert entry.question in text
+        assert f"Source: {entry.citation}" in text
+        assert KB.related(entry)[0].question in text
+        assert "Can I get my bus fare back? (new)" in text  # fare.yaml cites sanction-duration
+        assert screen.query_one(Tree).cursor_node.data == ("entry", entry.id)
+        await pilot.press("1")
+        await pilot.pause()
+        assert screen.current.id == KB.related(entry)[0].id
+        assert screen.query_one(Tree).cursor_node.data == ("entry", screen.current.id)
+
+
+async def test_glossary_term_shows_its_meaning(make_app) -> None:
+    term = KB.glossary.terms["FSF"]
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        screen = await open_browse(pilot)
+        tree = screen.query_one(Tree)
+        glossary = tree.root.children[-1]
+        glossary.expand()
+        await pilot.pause()
+        node = next(n for n in glossary.children if n.data == ("term", "FSF"))
+        tree.move_cursor(node)
+        await pilot.pause()
+        assert term.meaning in pane(screen)
+
+
+async def test_s_practises_a_citing_scenario(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        screen = await open_browse(pilot)
+        screen.show_entry("reallocation-not-allowed")
+        await pilot.pause()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        await pilot.pause()
+        assert app.screen.selected_id() == "swap"
+
+
+async def test_command_palette_finds_an_entry_by_alias(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"bus fare")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen))
+        await pilot.pause()
+        assert app.screen.current.id == "travel-costs-refund"
+
+
+async def test_command_palette_finds_a_scenario_and_a_screen(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"other group")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        await pilot.pause()
+        assert app.screen.selected_id() == "swap"
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"go to problems")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current_mode == "problems")
