@@ -1,0 +1,644 @@
+"""The learner progress store: attempts, decisions, scores and Ask questions in one SQLite file.
+
+Why SQLite and these settings:
+
+* one file that can live in the user data folder or be shared by a team (``--db``);
+* WAL mode so readers (reports) never block the coach who is playing, and ``busy_timeout`` so two
+  writers wait for each other instead of failing;
+* ``synchronous=NORMAL``: in WAL mode every commit survives the app being killed or the terminal
+  closed (only a power cut may lose the last commits), at a fraction of the cost of a sync per commit;
+* every decision is committed in its own transaction the moment it is made, so a crash loses at
+  most the decision being made, and the attempt can be resumed by replaying the recorded choice ids;
+* the schema carries a version (``PRAGMA user_version``) and is upgraded by an ordered list of
+  migrations, so an older file is upgraded in place and a file from a newer app is refused.
+
+The store never imports the scenario engine: it records plain values, and reports read back only
+what was recorded (a scenario file edited later never changes past results).
+
+Every failure surfaces as :class:`StoreError` with a message fit to show a user; the app then falls
+back to :class:`NullStore` and says that recording is off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+MODES = ("practice", "assessment")
+STATUSES = ("in_progress", "passed", "failed", "abandoned")
+FINISHED = ("passed", "failed")
+DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a writer waits for another before giving up
+
+
+class StoreError(Exception):
+    """A problem with the progress database, worded for the person using the app."""
+
+
+# --- domain objects -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DimensionResult:
+    """Points earned in one scoring dimension against the best achievable, as recorded."""
+
+    earned: int
+    best: int
+
+    @property
+    def fraction(self) -> float:
+        """Share of the best achieved, on the engine's rule: never below 0; no points to win = full
+        marks unless points were lost."""
+        if self.best > 0:
+            return max(0.0, self.earned / self.best)
+        return 1.0 if self.earned >= self.best else 0.0
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One choice a coach made, exactly as it was scored at the time."""
+
+    seq: int
+    node_id: str
+    choice_id: str
+    choice_text: str
+    points: dict[str, int]
+    is_best: bool
+    critical: bool
+    cites: list[str]
+    decided_at: str
+
+
+@dataclass
+class Attempt:
+    """One go at a scenario: what was played (file hash, mode, seed), when, how it ended."""
+
+    id: int
+    learner: str
+    scenario_id: str
+    scenario_title: str
+    scenario_sha256: str
+    mode: str
+    seed: int
+    started_at: str
+    ended_at: str | None
+    status: str
+    scores: dict[str, DimensionResult] = field(default_factory=dict)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    ending_node: str | None = None
+
+    @property
+    def passed(self) -> bool | None:
+        """True/False once finished, ``None`` while in progress or when abandoned."""
+        return {"passed": True, "failed": False}.get(self.status)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def finished_at(self) -> str | None:
+        return self.ended_at
+
+    @property
+    def choice_ids(self) -> list[str]:
+        """The recorded choices in order: replay them through the engine to resume."""
+        return [d.choice_id for d in self.decisions]
+
+    @property
+    def fraction(self) -> float:
+        """Mean share of the best across dimensions (0 when nothing is scored)."""
+        if not self.scores:
+            return 0.0
+        return sum(s.fraction for s in self.scores.values()) / len(self.scores)
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with milliseconds: fixed width, so text order is time order in SQL."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def normalise_question(text: str) -> str:
+    """Case and spacing folded, so the same question typed twice counts once in the gaps report."""
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def _clean_name(name: str) -> str:
+    cleaned = re.sub(r"\s+", " ", str(name or "")).strip()
+    if not cleaned:
+        raise StoreError("a learner name or staff id is needed to record progress")
+    return cleaned
+
+
+def _scores_from(scores: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """Accept ``(earned, best)`` pairs, ``{"earned", "best"}`` mappings or objects with those fields."""
+    out: dict[str, tuple[int, int]] = {}
+    for dim, value in scores.items():
+        if isinstance(value, Mapping):
+            earned, best = value["earned"], value["best"]
+        elif isinstance(value, Sequence) and not isinstance(value, str):
+            earned, best = value[0], value[1]
+        else:
+            earned, best = getattr(value, "earned"), getattr(value, "best")
+        out[str(dim)] = (int(earned), int(best))
+    return out
+
+
+# --- schema -----------------------------------------------------------------------------------------
+
+
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    """Run several statements inside the caller's transaction (``executescript`` would commit it)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _migration_1(conn: sqlite3.Connection) -> None:
+    """Learners, attempts with their per-dimension scores and decisions, Ask questions."""
+    _script(
+        conn,
+        """
+        CREATE TABLE learners (
+            id         INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE attempts (
+            id              INTEGER PRIMARY KEY,
+            learner_id      INTEGER NOT NULL REFERENCES learners(id),
+            scenario_id     TEXT NOT NULL,
+            scenario_title  TEXT NOT NULL,
+            scenario_sha256 TEXT NOT NULL,
+            mode            TEXT NOT NULL CHECK (mode IN ('practice', 'assessment')),
+            seed            INTEGER NOT NULL,
+            started_at      TEXT NOT NULL,
+            ended_at        TEXT,
+            status          TEXT NOT NULL DEFAULT 'in_progress'
+                            CHECK (status IN ('in_progress', 'passed', 'failed', 'abandoned')),
+            ending_node     TEXT
+        );
+        CREATE TABLE attempt_scores (
+            attempt_id INTEGER NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
+            dimension  TEXT NOT NULL,
+            earned     INTEGER,
+            best       INTEGER NOT NULL,
+            PRIMARY KEY (attempt_id, dimension)
+        );
+        CREATE TABLE decisions (
+            attempt_id  INTEGER NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
+            seq         INTEGER NOT NULL,
+            node_id     TEXT NOT NULL,
+            choice_id   TEXT NOT NULL,
+            choice_text TEXT NOT NULL,
+            points      TEXT NOT NULL,
+            is_best     INTEGER NOT NULL,
+            critical    INTEGER NOT NULL,
+            cites       TEXT NOT NULL,
+            decided_at  TEXT NOT NULL,
+            PRIMARY KEY (attempt_id, seq)
+        );
+        CREATE TABLE questions (
+            id         INTEGER PRIMARY KEY,
+            learner_id INTEGER REFERENCES learners(id),
+            question   TEXT NOT NULL,
+            answered   INTEGER NOT NULL,
+            helpful    INTEGER,
+            asked_at   TEXT NOT NULL
+        );
+        """
+    )
+
+
+def _migration_2(conn: sqlite3.Connection) -> None:
+    """Reports: normalised question text for the gaps report, and indexes for the aggregations."""
+    conn.execute("ALTER TABLE questions ADD COLUMN normalised TEXT NOT NULL DEFAULT ''")
+    rows = conn.execute("SELECT id, question FROM questions").fetchall()
+    conn.executemany("UPDATE questions SET normalised = ? WHERE id = ?",
+                     [(normalise_question(q), i) for i, q in rows])
+    _script(
+        conn,
+        """
+        CREATE INDEX attempts_by_learner ON attempts (learner_id, status, started_at);
+        CREATE INDEX attempts_by_scenario ON attempts (scenario_id, status, started_at);
+        CREATE INDEX attempts_by_start ON attempts (started_at);
+        CREATE INDEX decisions_not_best ON decisions (is_best, attempt_id);
+        CREATE INDEX questions_by_text ON questions (normalised);
+        """
+    )
+
+
+# The ordered migrations: index i upgrades a file from version i to version i + 1. Never edit a
+# released entry; append a new one.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2]
+SCHEMA_VERSION = len(MIGRATIONS)
+OUR_TABLES = {"learners", "attempts", "attempt_scores", "decisions", "questions"}
+
+
+def _describe(exc: BaseException, path: Path, busy_timeout: float) -> str:
+    """A user-facing sentence for an SQLite failure."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return (f"the progress database {path} is locked by another program "
+                f"(waited {busy_timeout:g} s); try again when it has finished")
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return f"the progress database {path} is read-only, so progress cannot be recorded"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (f"{path} is not a readable progress database (it may be damaged); "
+                "move it aside and a new one will be started")
+    if "unable to open" in text or "cannot open" in text:
+        return f"cannot open the progress database {path} (check the folder exists and is writable)"
+    if "disk" in text and ("full" in text or "i/o" in text):
+        return f"cannot write the progress database {path}: {exc}"
+    return f"progress database {path}: {exc}"
+
+
+# --- the store ----------------------------------------------------------------------------------------
+
+
+class ProgressStore:
+    """Records and reads back learners' progress. Safe to share between threads and processes."""
+
+    persistent = True
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, busy_timeout: float,
+                 read_only: bool, clock: Callable[[], datetime]) -> None:
+        self._conn = conn
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self.read_only = read_only
+        self.clock = clock
+        self._lock = threading.RLock()
+
+    # -- opening --------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+             clock: Callable[[], datetime] | None = None) -> "ProgressStore":
+        """Open (creating and upgrading as needed) the database at ``path``.
+
+        ``read_only`` opens an existing, up-to-date file for reports without ever writing to it.
+        Raises :class:`StoreError` when the file is damaged, locked for longer than ``busy_timeout``
+        seconds, read-only (unless ``read_only``), from a newer version of the app, or not ours.
+        """
+        path = Path(path).expanduser()
+        if path.is_dir():
+            raise StoreError(f"the progress database {path} is a folder, not a file")
+        if read_only:
+            if not path.exists():
+                raise StoreError(f"there is no progress database at {path}")
+        else:
+            if path.exists() and not os.access(path, os.W_OK):
+                raise StoreError(f"the progress database {path} is read-only, so progress cannot be recorded")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder for the progress database {path}: "
+                                 f"{exc.strerror or exc}") from None
+        try:
+            if read_only:
+                conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_timeout,
+                                       isolation_level=None, check_same_thread=False)
+            else:
+                conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
+                                       check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(_describe(exc, path, busy_timeout)) from None
+        store = cls(conn, path, busy_timeout, read_only, clock or utc_now)
+        try:
+            store._prepare()
+        except StoreError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(_describe(exc, path, busy_timeout)) from None
+        return store
+
+    def _prepare(self) -> None:
+        conn = self._conn
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = self._check_version()
+        if self.read_only:
+            if version < SCHEMA_VERSION:
+                raise StoreError(f"the progress database {self.path} uses an older layout and is read-only here; "
+                                 "open it once with write access to upgrade it")
+            return
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"the progress database {self.path} could not be switched to WAL mode ({mode})")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if version < SCHEMA_VERSION:
+            self._migrate()
+
+    def _check_version(self) -> int:
+        version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the progress database {self.path} was written by a newer version of iwp-trainer "
+                f"(schema {version}; this version understands up to {SCHEMA_VERSION}); update iwp-trainer "
+                "or use another --db")
+        if version == 0:
+            tables = {r[0] for r in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+            if tables and not tables <= OUR_TABLES:
+                raise StoreError(f"{self.path} is an SQLite database but not an iwp-trainer progress database; "
+                                 "use another --db")
+        return version
+
+    def _migrate(self) -> None:
+        """Bring the file up to date in one transaction; another process may be doing the same."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._check_version()  # re-read under the write lock
+            for number in range(version, SCHEMA_VERSION):
+                MIGRATIONS[number](conn)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so ``busy_timeout`` applies."""
+        if self.read_only:
+            raise StoreError(f"the progress database {self.path} was opened read-only")
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(_describe(exc, self.path, self.busy_timeout)) from None
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
+        """Run a read-only query (reports use this for their SQL aggregation)."""
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(_describe(exc, self.path, self.busy_timeout)) from None
+
+    def _now(self) -> str:
+        return iso(self.clock())
+
+    @staticmethod
+    def _learner_id(conn: sqlite3.Connection, name: str, now: str) -> int:
+        row = conn.execute("SELECT id FROM learners WHERE name = ?", (name,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        return int(conn.execute("INSERT INTO learners (name, created_at) VALUES (?, ?)", (name, now)).lastrowid)
+
+    def _attempt_status(self, conn: sqlite3.Connection, attempt_id: int) -> str:
+        row = conn.execute("SELECT status FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"there is no attempt {attempt_id} in the progress database")
+        return str(row[0])
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def learner(self, name: str) -> int:
+        """The id of the learner with this name or staff id (case-insensitive), created if new."""
+        cleaned = _clean_name(name)
+        with self._write() as conn:
+            return self._learner_id(conn, cleaned, self._now())
+
+    def start_attempt(self, learner: str, scenario_id: str, scenario_title: str, scenario_sha256: str,
+                      mode: str, seed: int, best: dict[str, int]) -> int:
+        """Record the start of an attempt (and the best achievable per dimension); returns its id."""
+        if mode not in MODES:
+            raise StoreError(f"unknown mode {mode!r} (expected one of: {', '.join(MODES)})")
+        cleaned = _clean_name(learner)
+        now = self._now()
+        with self._write() as conn:
+            learner_id = self._learner_id(conn, cleaned, now)
+            attempt_id = int(conn.execute(
+                "INSERT INTO attempts (learner_id, scenario_id, scenario_title, scenario_sha256, mode, seed,"
+                " started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (learner_id, scenario_id, scenario_title, scenario_sha256, mode, int(seed), now)).lastrowid)
+            conn.executemany(
+                "INSERT INTO attempt_scores (attempt_id, dimension, earned, best) VALUES (?, ?, NULL, ?)",
+                [(attempt_id, str(d), int(b)) for d, b in best.items()])
+            return attempt_id
+
+    def record_decision(self, attempt_id: int, seq: int, node_id: str, choice_id: str, choice_text: str,
+                        points: dict[str, int], is_best: bool, critical: bool, cites: list[str]) -> None:
+        """Commit one decision now, in its own transaction, so a crash cannot lose it."""
+        with self._write() as conn:
+            status = self._attempt_status(conn, attempt_id)
+            if status != "in_progress":
+                raise StoreError(f"attempt {attempt_id} is already {status.replace('_', ' ')}")
+            try:
+                conn.execute(
+                    "INSERT INTO decisions (attempt_id, seq, node_id, choice_id, choice_text, points, is_best,"
+                    " critical, cites, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (attempt_id, int(seq), node_id, choice_id, choice_text,
+                     json.dumps({str(k): int(v) for k, v in points.items()}, sort_keys=True),
+                     int(bool(is_best)), int(bool(critical)), json.dumps([str(c) for c in cites]),
+                     self._now()))
+            except sqlite3.IntegrityError:
+                raise StoreError(f"decision {seq} of attempt {attempt_id} is already recorded") from None
+
+    def finish_attempt(self, attempt_id: int, passed: bool, ending_node: str,
+                       scores: Mapping[str, Any]) -> None:
+        """Record the outcome and the score per dimension as ``dimension -> (earned, best)``."""
+        pairs = _scores_from(scores)
+        with self._write() as conn:
+            status = self._attempt_status(conn, attempt_id)
+            if status != "in_progress":
+                raise StoreError(f"attempt {attempt_id} is already {status.replace('_', ' ')}")
+            conn.execute("UPDATE attempts SET status = ?, ended_at = ?, ending_node = ? WHERE id = ?",
+                         ("passed" if passed else "failed", self._now(), ending_node, attempt_id))
+            conn.executemany(
+                "INSERT INTO attempt_scores (attempt_id, dimension, earned, best) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (attempt_id, dimension) DO UPDATE SET earned = excluded.earned, best = excluded.best",
+                [(attempt_id, d, e, b) for d, (e, b) in pairs.items()])
+
+    def abandon_attempt(self, attempt_id: int) -> None:
+        """Give up an unfinished attempt (its decisions stay recorded). Finished ones are left alone."""
+        with self._write() as conn:
+            self._attempt_status(conn, attempt_id)
+            conn.execute("UPDATE attempts SET status = 'abandoned', ended_at = ? "
+                         "WHERE id = ? AND status = 'in_progress'", (self._now(), attempt_id))
+
+    def record_question(self, learner: str | None, question: str, answered: bool,
+                        helpful: bool | None = None) -> None:
+        """Note an Ask question: whether it got a confident answer, and the coach's verdict if given."""
+        text = str(question or "").strip()
+        if not text:
+            return
+        now = self._now()
+        with self._write() as conn:
+            learner_id = self._learner_id(conn, _clean_name(learner), now) if learner and learner.strip() else None
+            conn.execute(
+                "INSERT INTO questions (learner_id, question, normalised, answered, helpful, asked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (learner_id, text, normalise_question(text), int(bool(answered)),
+                 None if helpful is None else int(bool(helpful)), now))
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def attempts(self, learner: str | None = None, scenario_id: str | None = None,
+                 since: datetime | None = None, status: Sequence[str] | None = None) -> list[Attempt]:
+        """Attempts (oldest first) with their decisions and scores, optionally filtered."""
+        where, params = [], []
+        if learner is not None:
+            where.append("l.name = ?")
+            params.append(_clean_name(learner))
+        if scenario_id is not None:
+            where.append("a.scenario_id = ?")
+            params.append(scenario_id)
+        if since is not None:
+            where.append("a.started_at >= ?")
+            params.append(iso(since))
+        if status:
+            where.append(f"a.status IN ({', '.join('?' * len(status))})")
+            params.extend(status)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        base = f"SELECT a.id FROM attempts a JOIN learners l ON l.id = a.learner_id {clause}"
+        rows = self.query(
+            "SELECT a.*, l.name AS learner FROM attempts a JOIN learners l ON l.id = a.learner_id "
+            f"{clause} ORDER BY a.started_at, a.id", params)
+        if not rows:
+            return []
+        scores: dict[int, dict[str, tuple[int | None, int]]] = {}
+        for r in self.query(f"SELECT attempt_id, dimension, earned, best FROM attempt_scores "
+                            f"WHERE attempt_id IN ({base}) ORDER BY attempt_id, dimension", params):
+            scores.setdefault(r["attempt_id"], {})[r["dimension"]] = (r["earned"], r["best"])
+        decisions: dict[int, list[DecisionRecord]] = {}
+        for r in self.query(f"SELECT * FROM decisions WHERE attempt_id IN ({base}) ORDER BY attempt_id, seq",
+                            params):
+            decisions.setdefault(r["attempt_id"], []).append(DecisionRecord(
+                seq=r["seq"], node_id=r["node_id"], choice_id=r["choice_id"], choice_text=r["choice_text"],
+                points=json.loads(r["points"]), is_best=bool(r["is_best"]), critical=bool(r["critical"]),
+                cites=json.loads(r["cites"]), decided_at=r["decided_at"]))
+        result = []
+        for r in rows:
+            made = decisions.get(r["id"], [])
+            dims: dict[str, DimensionResult] = {}
+            for dim, (earned, best) in scores.get(r["id"], {}).items():
+                if earned is None:  # not finished: the points so far
+                    earned = sum(d.points.get(dim, 0) for d in made)
+                dims[dim] = DimensionResult(int(earned), int(best))
+            result.append(Attempt(
+                id=r["id"], learner=r["learner"], scenario_id=r["scenario_id"], scenario_title=r["scenario_title"],
+                scenario_sha256=r["scenario_sha256"], mode=r["mode"], seed=r["seed"], started_at=r["started_at"],
+                ended_at=r["ended_at"], status=r["status"], scores=dims, decisions=made,
+                ending_node=r["ending_node"]))
+        return result
+
+    def unfinished_attempts(self, learner: str) -> list[Attempt]:
+        """Attempts still in progress (oldest first), to offer resume or abandon."""
+        return self.attempts(learner=learner, status=("in_progress",))
+
+    def best_results(self, learner: str) -> dict[str, Attempt]:
+        """Each scenario's best finished attempt: a pass beats a fail, then the higher mean score,
+        then the more recent."""
+        best: dict[str, Attempt] = {}
+        for attempt in self.attempts(learner=learner, status=FINISHED):
+            current = best.get(attempt.scenario_id)
+            if current is None or (attempt.status == "passed", attempt.fraction) >= \
+                    (current.status == "passed", current.fraction):
+                best[attempt.scenario_id] = attempt
+        return best
+
+    def learners(self) -> list[str]:
+        """Every learner name, alphabetically."""
+        return [r[0] for r in self.query("SELECT name FROM learners ORDER BY name COLLATE NOCASE")]
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+
+
+class NullStore:
+    """The store's interface, recording nothing: used when the database cannot be opened, so the
+    app still works (and says that recording is off)."""
+
+    persistent = False
+
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason
+        self._next_id = 0
+
+    def learner(self, name: str) -> int:
+        return 0
+
+    def start_attempt(self, learner: str, scenario_id: str, scenario_title: str, scenario_sha256: str,
+                      mode: str, seed: int, best: dict[str, int]) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def record_decision(self, attempt_id: int, seq: int, node_id: str, choice_id: str, choice_text: str,
+                        points: dict[str, int], is_best: bool, critical: bool, cites: list[str]) -> None:
+        return None
+
+    def finish_attempt(self, attempt_id: int, passed: bool, ending_node: str, scores: Mapping[str, Any]) -> None:
+        return None
+
+    def abandon_attempt(self, attempt_id: int) -> None:
+        return None
+
+    def unfinished_attempts(self, learner: str) -> list[Attempt]:
+        return []
+
+    def attempts(self, learner: str | None = None, scenario_id: str | None = None,
+                 since: datetime | None = None, status: Sequence[str] | None = None) -> list[Attempt]:
+        return []
+
+    def best_results(self, learner: str) -> dict[str, Attempt]:
+        return {}
+
+    def record_question(self, learner: str | None, question: str, answered: bool,
+                        helpful: bool | None = None) -> None:
+        return None
+
+    def learners(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        return None
+
+
+def open_store(path: Path) -> tuple[ProgressStore | NullStore, str | None]:
+    """The store to use and, when recording is off, the sentence that says why."""
+    try:
+        return ProgressStore.open(path), None
+    except StoreError as exc:
+        return NullStore(str(exc)), f"Recording is off: {exc}."
