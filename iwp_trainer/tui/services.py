@@ -161,7 +161,7 @@ class SessionStore:
                        scores: dict[str, Any]) -> None:
         attempt = self._get(attempt_id)
         attempt.passed, attempt.ending_node, attempt.scores = passed, ending_node, dict(scores)
-        attempt.status, attempt.finished_at = "finished", _now()
+        attempt.status, attempt.finished_at = ("passed" if passed else "failed"), _now()
 
     def abandon_attempt(self, attempt_id: int) -> None:
         attempt = self._get(attempt_id)
@@ -251,7 +251,10 @@ def view(attempt: Any) -> AttemptView:
     status = str(_field(attempt, "status", "") or "")
     finished_at = _field(attempt, "finished_at")
     passed = _field(attempt, "passed")
-    if not status:
+    if status in ("passed", "failed", "finished"):  # the store records the outcome as the status
+        passed = status == "passed" if passed is None else passed
+        status = "finished"
+    elif not status:
         status = "finished" if passed is not None else "in_progress"
     return AttemptView(
         id=_field(attempt, "id"),

@@ -40,7 +40,7 @@ async def test_list_shows_title_level_dimensions_and_best(make_app) -> None:
         table = screen.query_one(DataTable)
         assert table.row_count == len(SCENARIOS)
         row = table.get_row("fare")
-        assert row[0] == FARE.title and row[1] == FARE.level
+        assert row[0].strip() == FARE.title and row[1] == FARE.level
         assert row[2] == "Discretion, Sanctions"
         assert row[3] == "not tried"
 
@@ -148,7 +148,8 @@ async def test_leaving_keeps_the_attempt_to_resume(make_app) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
         unfinished = services.unfinished(app.store, "test")
         assert [a.choice_ids for a in unfinished] == [("not-normally",)]
-        assert "unfinished" in app.screen.query_one(DataTable).get_row("fare")[3]
+        assert app.screen.query_one(DataTable).get_row("fare")[0].startswith("↻ ")
+        assert "unfinished attempt" in str(app.screen.query_one("#scenario-summary").render())
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         await pilot.click("#resume")

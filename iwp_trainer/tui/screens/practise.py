@@ -30,6 +30,10 @@ def result_words(passed: bool) -> str:
     return "PASS" if passed else "FAIL"
 
 
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(1, width - 1)].rstrip() + "…"
+
+
 class PractiseScreen(IwpScreen):
     """The scenario list: title, level, dimensions and the learner's best result."""
 
@@ -63,13 +67,8 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
             yield table
             yield Static("", id="scenario-summary")
 
-    def on_mount(self) -> None:
-        table = self.query_one("#scenario-table", DataTable)
-        table.add_column("Scenario", key="title")
-        table.add_column("Level", key="level")
-        table.add_column("Scores", key="dimensions")
-        table.add_column("Your best", key="best")
-        super().on_mount()
+    def on_resize(self) -> None:
+        self.fill_table()
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
@@ -82,9 +81,10 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
         lib = self.iwp.library
         table = self.query_one("#scenario-table", DataTable)
         keep = self.selected_id()
-        table.clear()
+        table.clear(columns=True)
         best = services.best_by_scenario(self.iwp.store, self.iwp.learner or "guest")
         unfinished = {a.scenario_id for a in services.unfinished(self.iwp.store, self.iwp.learner or "guest")}
+        rows = []
         for scenario in sorted(lib.scenarios.values(), key=lambda s: (s.level != "new", s.title.casefold())):
             dims = ", ".join(lib.dimension_name(d) for d in scenario.dimensions)
             result = best.get(scenario.id)
@@ -92,9 +92,21 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
                 cell = "not tried"
             else:
                 cell = f"{result_words(result.passed)} {round(result.fraction * 100)}%"
-            if scenario.id in unfinished:
-                cell += " · unfinished"
-            table.add_row(scenario.title, scenario.level, dims, cell, key=scenario.id)
+            rows.append((scenario, dims, cell))
+        # Fit the widest columns to the terminal: titles give way first, with an ellipsis.
+        level_w = max([5] + [len(s.level) for s, _d, _c in rows])
+        dims_w = max([10] + [len(d) for _s, d, _c in rows])
+        best_w = max([9] + [len(c) for _s, _d, c in rows])
+        room = (self.size.width or 100) - 2 - 8 - level_w - best_w  # cell padding and scrollbar
+        title_w = max(16, min(max([8] + [len(s.title) + 2 for s, _d, _c in rows]), room - min(dims_w, 12)))
+        dims_w = max(10, min(dims_w, room - title_w))
+        table.add_column("Scenario", key="title", width=title_w)
+        table.add_column("Level", key="level", width=level_w)
+        table.add_column("Scores", key="dimensions", width=dims_w)
+        table.add_column("Your best", key="best", width=best_w)
+        for scenario, dims, cell in rows:
+            mark = "↻ " if scenario.id in unfinished else "  "
+            table.add_row(mark + _fit(scenario.title, title_w - 2), scenario.level, _fit(dims, dims_w), cell, key=scenario.id)
         target = self._pending_select or keep
         self._pending_select = None
         if target and target in lib.scenarios:
@@ -126,9 +138,13 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
         if scenario is None:
             summary.update("No scenarios could be loaded. See Problems (F6)." if not self.iwp.library.scenarios else "")
             return
+        dims = ", ".join(self.iwp.library.dimension_name(d) for d in scenario.dimensions)
+        waiting = [a for a in services.unfinished(self.iwp.store, self.iwp.learner or "guest")
+                   if a.scenario_id == scenario.id]
+        note = ("\n↻ You have an unfinished attempt: Enter offers to resume it." if waiting else "")
         summary.update(Content.assemble((scenario.title, "bold"), "\n", scenario.summary, "\n",
-                                        (f"Pass mark {round(scenario.pass_mark * 100)}% in every dimension, "
-                                         "with no critical mistake.", "dim")))
+                                        (f"Scores {dims}. Pass mark {round(scenario.pass_mark * 100)}% in each, "
+                                         "with no critical mistake.", "dim"), (note, "bold")))
 
     @on(DataTable.RowSelected, "#scenario-table")
     def row_selected(self) -> None:
