@@ -642,3 +642,12 @@ def open_store(path: Path) -> tuple[ProgressStore | NullStore, str | None]:
         return ProgressStore.open(path), None
     except StoreError as exc:
         return NullStore(str(exc)), f"Recording is off: {exc}."
+
+
+def open_existing(path: Path) -> ProgressStore | None:
+    """Open a database for reports and exports: ``None`` when there is none yet (never create one
+    just to report on it); read-only when the file cannot be written (e.g. a shared team file)."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        return None
+    return ProgressStore.open(path, read_only=not os.access(path, os.W_OK))
