@@ -153,7 +153,7 @@ def main() -> int:
             print(f"{(name + ' ' + label):38} {t * 1000:6.1f} ms  {text * 1000:5.1f} ms {as_csv * 1000:5.1f} ms "
                   f"{as_json * 1000:5.1f} ms   {len(report.rows)}")
 
-    out = db.parent / "export.jsonl"
+    out = Path(tmp.name) / "export.jsonl"  # never beside a --db the user chose
     load_start = time.perf_counter()
     attempts = store.attempts()
     load = time.perf_counter() - load_start

@@ -167,10 +167,10 @@ def scenarios_report(store: ProgressStore, f: ReportFilter = ReportFilter(),
     dimensions, averages = _dimension_averages(store, "a.scenario_id", where, params)
     wrong_rows = store.query(
         "SELECT a.scenario_id AS scenario, d.choice_id AS choice_id, d.choice_text AS choice_text, "
-        "d.cites AS cites, COUNT(*) AS times, SUM(d.critical) AS critical "
+        "MAX(d.cites) AS cites, COUNT(*) AS times, SUM(d.critical) AS critical "
         "FROM decisions d JOIN attempts a ON a.id = d.attempt_id JOIN learners l ON l.id = a.learner_id "
         f"WHERE {where} AND d.is_best = 0 "
-        "GROUP BY a.scenario_id, d.choice_id, d.choice_text, d.cites "
+        "GROUP BY a.scenario_id, d.choice_id, d.choice_text "
         "ORDER BY a.scenario_id, times DESC, critical DESC, d.choice_id", params)
     wrong: dict[str, list[dict[str, Any]]] = {}
     for r in wrong_rows:

@@ -58,6 +58,9 @@ class StatementBuilder:
         self.home_page = home_page
         self.base = activity_base.rstrip("/")
         self.namespace = uuid.uuid5(uuid.NAMESPACE_URL, self.base)
+        self._ext = {name: f"{self.base}/extensions/{name}" for name in
+                     ("mode", "seed", "scenario-sha256", "points", "critical", "cites", "choice-text",
+                      "dimension-scores", "ending")}
 
     # -- identities -------------------------------------------------------------------------------
 
@@ -72,7 +75,7 @@ class StatementBuilder:
         return str(uuid.uuid5(self.namespace, f"registration|{self._attempt_key(attempt)}"))
 
     def extension(self, name: str) -> str:
-        return f"{self.base}/extensions/{name}"
+        return self._ext.get(name) or f"{self.base}/extensions/{name}"
 
     def actor(self, attempt: Attempt) -> dict[str, Any]:
         return {"objectType": "Agent", "account": {"homePage": self.home_page, "name": attempt.learner}}
@@ -89,8 +92,9 @@ class StatementBuilder:
 
     # -- statements -------------------------------------------------------------------------------
 
-    def _statement(self, attempt: Attempt, verb: str, seq: int, obj: dict[str, Any], timestamp: str,
-                   result: dict[str, Any] | None = None, parent: bool = False) -> dict[str, Any]:
+    def _contexts(self, attempt: Attempt) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The attempt's context, without and with the scenario as parent activity (built once per
+        attempt: the same registration and extensions go on every statement)."""
         context: dict[str, Any] = {
             "registration": self.registration(attempt),
             "platform": "iwp-trainer",
@@ -101,9 +105,12 @@ class StatementBuilder:
                 self.extension("scenario-sha256"): attempt.scenario_sha256,
             },
         }
-        if parent:
-            context["contextActivities"] = {"parent": [{"objectType": "Activity",
-                                                        "id": self.scenario_activity(attempt)["id"]}]}
+        parent = {**context, "contextActivities": {
+            "parent": [{"objectType": "Activity", "id": f"{self.base}/scenarios/{attempt.scenario_id}"}]}}
+        return context, parent
+
+    def _statement(self, attempt: Attempt, verb: str, seq: int, obj: dict[str, Any], timestamp: str,
+                   context: dict[str, Any], result: dict[str, Any] | None = None) -> dict[str, Any]:
         statement: dict[str, Any] = {
             "id": self.statement_id(attempt, verb, seq),
             "actor": self.actor(attempt),
@@ -131,7 +138,9 @@ class StatementBuilder:
 
     def statements(self, attempt: Attempt) -> Iterator[dict[str, Any]]:
         """Every statement for one attempt, in time order."""
-        yield self._statement(attempt, "attempted", 0, self.scenario_activity(attempt), attempt.started_at)
+        context, with_parent = self._contexts(attempt)
+        activity = self.scenario_activity(attempt)
+        yield self._statement(attempt, "attempted", 0, activity, attempt.started_at, context)
         for decision in attempt.decisions:
             result = {
                 "response": decision.choice_id,
@@ -145,12 +154,12 @@ class StatementBuilder:
                 },
             }
             yield self._statement(attempt, "answered", decision.seq, self.decision_activity(attempt, decision),
-                                  decision.decided_at, result, parent=True)
+                                  decision.decided_at, with_parent, result)
         if attempt.status not in ("passed", "failed") or attempt.ended_at is None:
             return  # in progress or abandoned: attempted and answered only
         duration = iso_duration((datetime.fromisoformat(attempt.ended_at)
                                  - datetime.fromisoformat(attempt.started_at)).total_seconds())
-        yield self._statement(attempt, "completed", 0, self.scenario_activity(attempt), attempt.ended_at,
+        yield self._statement(attempt, "completed", 0, activity, attempt.ended_at, context,
                               {"completion": True, "duration": duration})
         passed = attempt.status == "passed"
         result = {
@@ -161,8 +170,8 @@ class StatementBuilder:
             "extensions": {self.extension("dimension-scores"): self.dimension_scores(attempt),
                            self.extension("ending"): attempt.ending_node},
         }
-        yield self._statement(attempt, "passed" if passed else "failed", 0, self.scenario_activity(attempt),
-                              attempt.ended_at, result)
+        yield self._statement(attempt, "passed" if passed else "failed", 0, activity, attempt.ended_at, context,
+                              result)
 
 
 def statements(attempts: Iterable[Attempt], home_page: str = DEFAULT_HOME_PAGE,
