@@ -152,11 +152,12 @@ class Exchange(Vertical):
         """Show a KB entry as the answer: title, body, citation, numbered related questions."""
         self.answered = True
         self.related = related[:MAX_RELATED]
-        parts: list[Any] = [Static(Content.styled(entry_title(entry), "bold"), classes="answer-title")]
+        # The source sits right under the title so it is on screen even when the body is long.
+        parts: list[Any] = [Static(Content.styled(entry_title(entry), "bold"), classes="answer-title"),
+                            Static(Content.assemble(("Source: ", "bold"), entry_citation(entry)), classes="citation")]
         if note:
             parts.append(Static(Content.styled(note, "italic"), classes="answer-note"))
         parts.append(Markdown(getattr(entry, "body", "") or "", classes="answer-body"))
-        parts.append(Static(Content.assemble(("Source: ", "bold"), entry_citation(entry)), classes="citation"))
         if self.related:
             parts.append(self._related_list("Related questions"))
         self._show_card("Answer", parts, "answer")
@@ -337,7 +338,13 @@ Type a question in your own words and press **Enter**. The answer shows its **so
         conversation.scroll_end(animate=False)
 
     def _scroll_to(self, exchange: Exchange) -> None:
-        self.query_one("#conversation", VerticalScroll).scroll_to_widget(exchange, animate=False, top=True)
+        """Bring the new exchange to the top; again once its Markdown has been laid out."""
+        def scroll() -> None:
+            if exchange.is_attached:
+                self.query_one("#conversation", VerticalScroll).scroll_to_widget(exchange, animate=False, top=True)
+        scroll()
+        self.set_timer(0.05, scroll)
+        self.set_timer(0.25, scroll)
 
     def _record(self, question: str, answered: bool, helpful: bool | None = None) -> None:
         try:

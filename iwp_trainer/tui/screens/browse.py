@@ -8,11 +8,12 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Markdown, Static, Tree
 
 from iwp_trainer.tui import services
+from iwp_trainer.tui.screens.ask import related_list
 from iwp_trainer.tui.screens.base import IwpScreen
 
 GLOSSARY = "Glossary"
@@ -62,7 +63,7 @@ its source, its related entries and the scenarios that cite it.
                 yield Static("", id="entry-title", classes="answer-title")
                 yield Markdown("Choose an entry on the left.", id="entry-body")
                 yield Static("", id="entry-citation", classes="citation")
-                yield Static("", id="entry-related", classes="related")
+                yield Vertical(id="entry-related")
                 yield Static("", id="entry-cited-by", classes="related")
 
     def refresh_data(self) -> None:
@@ -120,14 +121,8 @@ its source, its related entries and the scenarios that cite it.
         self.query_one("#entry-title", Static).update(Content.styled(entry.question, "bold"))
         self.query_one("#entry-body", Markdown).update(entry.body)
         self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), entry.citation))
-        related = self.query_one("#entry-related", Static)
-        if self.related:
-            lines = [Content.styled("Related (press the number):", "bold")]
-            lines += [Content.assemble(("  ", ""), (f"[{n}]", "bold"), f" {e.question}")
-                      for n, e in enumerate(self.related, 1)]
-            related.update(Content("\n").join(lines))
-        else:
-            related.update("")
+        self._set_related(related_list("Related (press the number to open):", [e.question for e in self.related])
+                          if self.related else None)
         cited = self.query_one("#entry-cited-by", Static)
         if self.citing:
             lines = [Content.styled("Scenarios that cite it (s to practise):", "bold")]
@@ -148,8 +143,8 @@ its source, its related entries and the scenarios that cite it.
         self.query_one("#entry-title", Static).update(Content.styled(term, "bold"))
         self.query_one("#entry-body", Markdown).update(meaning)
         self.query_one("#entry-citation", Static).update(Content.styled("Glossary (kb/glossary.yaml)", "dim"))
-        self.query_one("#entry-related", Static).update(
-            Content.assemble(("Also written: ", "bold"), ", ".join(aliases)) if aliases else "")
+        self._set_related(Static(Content.assemble(("Also written: ", "bold"), ", ".join(aliases)), classes="related")
+                          if aliases else None)
         self.query_one("#entry-cited-by", Static).update("")
 
     def _display_branch(self, label: str, count: int) -> None:
@@ -157,8 +152,15 @@ its source, its related entries and the scenarios that cite it.
         self.related, self.citing = [], []
         self.query_one("#entry-title", Static).update(Content.styled(label, "bold"))
         self.query_one("#entry-body", Markdown).update(f"{count} entries. Open the branch and choose one.")
-        for name in ("#entry-citation", "#entry-related", "#entry-cited-by"):
+        for name in ("#entry-citation", "#entry-cited-by"):
             self.query_one(name, Static).update("")
+        self._set_related(None)
+
+    def _set_related(self, widget: Any) -> None:
+        holder = self.query_one("#entry-related", Vertical)
+        holder.remove_children()
+        if widget is not None:
+            holder.mount(widget)
 
     @on(Tree.NodeHighlighted, "#kb-tree")
     def node_highlighted(self, event: Tree.NodeHighlighted[tuple[str, str]]) -> None:

@@ -389,6 +389,8 @@ class ResultScreen(IwpScreen):
     def _explain(self) -> Content:
         result = self.result
         parts = [f"Ending: {result.ending_title}."] if result.ending_title else []
+        if self.play.transcript:
+            parts.append(self.play.transcript[-1][1].strip())  # what happened, in the scenario's words
         if result.critical_taken:
             parts.append("A critical mistake was made, so the attempt cannot pass.")
         low = [self.iwp.library.dimension_name(d) for d, s in result.scores.items()

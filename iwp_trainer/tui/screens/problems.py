@@ -19,17 +19,20 @@ from iwp_trainer.diagnostics import Diagnostic, format_diagnostic
 from iwp_trainer.tui.screens.base import IwpScreen
 
 
+def short_path(path: str) -> str:
+    """A path relative to the working folder when that is shorter (what a trainer types to open it)."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if len(rel) < len(path) and not rel.startswith("../..") else path
+
+
 def shown_path(diag: Diagnostic) -> Diagnostic:
-    """The same problem with its file relative to the working folder when that is shorter."""
+    """The same problem with its file as :func:`short_path` shows it."""
     if not diag.file:
         return diag
-    try:
-        rel = os.path.relpath(diag.file)
-    except ValueError:
-        return diag
-    if len(rel) < len(diag.file) and not rel.startswith("../.."):
-        return Diagnostic(rel, diag.line, diag.col, diag.severity, diag.code, diag.message, diag.hint)
-    return diag
+    return Diagnostic(short_path(diag.file), diag.line, diag.col, diag.severity, diag.code, diag.message, diag.hint)
 
 
 class ProblemsScreen(IwpScreen):
@@ -56,7 +59,8 @@ with everything that is valid. Fix the file in your editor, then press **Ctrl+R*
         if diags:
             summary.update(Content.assemble(
                 (f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}", "bold"),
-                f" in {self.iwp.kb_dir} and {self.iwp.scenarios_dir}. Everything else loaded. "
+                f" in {short_path(str(self.iwp.kb_dir))} and {short_path(str(self.iwp.scenarios_dir))}. "
+                "Everything else loaded. "
                 "Fix the files, then press Ctrl+R to re-read them."))
         else:
             summary.update(Content.assemble(("No problems.", "bold"),
@@ -73,6 +77,8 @@ with everything that is valid. Fix the file in your editor, then press **Ctrl+R*
         options.display = bool(diags)
         self._diags = diags
         self.query_one("#problem-detail", Static).update("")
+        if diags:
+            options.highlighted = 0
 
     @on(OptionList.OptionHighlighted, "#problem-list")
     def highlighted(self, event: OptionList.OptionHighlighted) -> None:
