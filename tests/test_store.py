@@ -493,3 +493,53 @@ def test_open_store_falls_back_to_null_store_and_says_why(tmp_path: Path) -> Non
     good, notice = open_store(tmp_path / "good.sqlite3")
     assert isinstance(good, ProgressStore) and notice is None
     good.close()
+
+
+# --- the app's glue: engine results in, resume by replaying ---------------------------------------
+
+
+def test_store_never_imports_the_engine() -> None:
+    source = Path(store_module.__file__).read_text(encoding="utf-8")
+    assert "engine" not in "".join(line for line in source.splitlines() if line.startswith(("import", "from")))
+
+
+def test_engine_results_recorded_as_the_app_does_and_resumed_by_replay(shipped_scenarios: Path,
+                                                                       shipped_kb: Path, db: Path) -> None:
+    from iwp_trainer.engine import Playthrough
+    from iwp_trainer.scenario_loader import load_scenarios
+
+    scenarios = load_scenarios(shipped_scenarios, {p.stem for p in shipped_kb.glob("*.md")}, run_tests=False)
+    scenario = scenarios.scenarios["control-group-request"]
+    s = ProgressStore.open(db)
+
+    def record(play: Playthrough, attempt_id: int, choice_id: str) -> None:
+        seq = len(play.decisions) + 1
+        d = play.choose(choice_id)
+        s.record_decision(attempt_id, seq, d.node_id, d.choice_id, d.choice_text, d.points, d.is_best, d.critical,
+                          list(d.cites))
+
+    play = Playthrough(scenario, seed=99)
+    best = {dim: sc.best for dim, sc in play.result().scores.items()}
+    attempt_id = s.start_attempt("Ann", scenario.id, scenario.title, scenario.sha256, "practice", 99, best)
+    record(play, attempt_id, play.best_choices()[0].id)  # ...and then the terminal is closed
+    s.close()
+
+    s = ProgressStore.open(db)
+    [waiting] = s.unfinished_attempts("Ann")
+    resumed = Playthrough(scenario, seed=waiting.seed)
+    for choice_id in waiting.choice_ids:
+        resumed.choose(choice_id)
+    assert resumed.transcript == play.transcript  # replaying puts the coach back where they were
+    while not resumed.finished:
+        record(resumed, waiting.id, resumed.best_choices()[0].id)
+    result = resumed.result()
+    s.finish_attempt(waiting.id, result.passed, result.ending_node,
+                     {dim: {"earned": sc.earned, "best": sc.best, "fraction": sc.fraction}
+                      for dim, sc in result.scores.items()})
+    [done] = s.attempts(learner="Ann")
+    assert done.status == ("passed" if result.passed else "failed") and result.passed
+    assert done.scenario_sha256 == scenario.sha256 and len(done.scenario_sha256) == 64
+    assert {dim: r.fraction for dim, r in done.scores.items()} == \
+        {dim: sc.fraction for dim, sc in result.scores.items()}
+    assert [d.choice_id for d in result.decisions] == done.choice_ids
+    s.close()
