@@ -23,7 +23,7 @@ import difflib
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from iwp_trainer.scenario import Choice, Node, Scenario
 
@@ -46,14 +46,18 @@ class Analysis:
         self.repeatable: frozenset[str] = frozenset(
             c.id for node in nodes.values() for c in node.choices
             if c.scores and c.to in nodes and self.scc.get(c.to) == self.scc.get(node.id))
+        self.relevant = _downstream_flags(nodes, self.scc)
         self._choice_scc: dict[str, int | None] = {
             c.id: self.scc.get(node.id) for node in nodes.values() for c in node.choices
             if c.id in self.repeatable}
-        self._memo: dict[tuple[str, State], float] = {}
-        self._weights: dict[str, Callable[[Choice], float]] = {
-            TOTAL: lambda c: sum(c.scores.get(d, 0) for d in scenario.dimensions)}
-        for dim in scenario.dimensions:
-            self._weights[dim] = lambda c, d=dim: c.scores.get(d, 0)
+        self._memo: dict[State, tuple[float, ...]] = {}
+        self.objectives: tuple[str, ...] = (TOTAL, *scenario.dimensions)
+        self._index = {name: i for i, name in enumerate(self.objectives)}
+        self._zero: tuple[float, ...] = (0,) * len(self.objectives)
+        self._gain: dict[str, tuple[float, ...]] = {}
+        for _node, c in scenario.all_choices():
+            per_dim = tuple(c.scores.get(d, 0) for d in scenario.dimensions)
+            self._gain[c.id] = (sum(per_dim), *per_dim)
 
     # -- states -------------------------------------------------------------------------------
 
@@ -63,7 +67,7 @@ class Analysis:
     def state(self, node_id: str, flags: Iterable[str], taken: Iterable[str]) -> State:
         """Project a full attempt state onto what can still matter."""
         scc = self.scc.get(node_id)
-        return (node_id, frozenset(flags) & self.used_flags,
+        return (node_id, frozenset(flags) & self.relevant.get(scc, frozenset()),
                 frozenset(t for t in taken if self._choice_scc.get(t, -1) == scc))
 
     def available(self, node: Node, flags: frozenset[str]) -> list[Choice]:
@@ -73,12 +77,16 @@ class Analysis:
         """The state after taking ``choice``, and whether its points count (first time only)."""
         node_id, flags, taken = state
         fresh = choice.id not in taken
-        new_flags = flags | (frozenset(choice.set) & self.used_flags) if choice.set else flags
+        new_flags = flags | frozenset(choice.set) if choice.set else flags
         new_taken = taken
         if choice.id in self.repeatable:
             new_taken = taken | {choice.id}
-        if self.scc.get(choice.to) != self.scc.get(node_id):
+        to_scc = self.scc.get(choice.to)
+        if to_scc != self.scc.get(node_id):
             new_taken = frozenset()
+            new_flags = new_flags & self.relevant.get(to_scc, frozenset())
+        elif choice.set:
+            new_flags = new_flags & self.relevant.get(to_scc, frozenset())
         return (choice.to, new_flags, new_taken), fresh
 
     def transitions(self, state: State) -> list[tuple[Choice | None, State, bool]]:
@@ -93,63 +101,99 @@ class Analysis:
                 moves.append((c, nxt, fresh))
         for b in node.random:
             if b.to in self.scenario.nodes:
-                nxt = (b.to, state[1], state[2] if self.scc.get(b.to) == self.scc.get(state[0]) else frozenset())
+                if self.scc.get(b.to) == self.scc.get(state[0]):
+                    nxt = (b.to, state[1], state[2])
+                else:
+                    nxt = (b.to, state[1] & self.relevant.get(self.scc.get(b.to), frozenset()), frozenset())
                 moves.append((None, nxt, False))
         return moves
 
     # -- best achievable ------------------------------------------------------------------------
 
-    def value(self, state: State, objective: str = TOTAL) -> float:
-        """Most points (for one dimension, or the total) any walk from ``state`` to an ending earns.
+    def values(self, state: State) -> tuple[float, ...]:
+        """Most points any walk from ``state`` to an ending earns, for each objective at once.
 
-        ``-inf`` when no ending can be reached. States in the same "layer" (same flags, same taken
-        choices, same loop) can reach each other for free, so they are explored together; every
-        other move strictly grows the state, so the recursion always ends.
+        The tuple is (total, then each scored dimension in order); ``-inf`` when no ending can
+        be reached. States in the same "layer" (same flags, same taken choices, same loop) reach
+        each other for free, so they are explored together; every other move strictly grows the
+        state, so the states form a DAG, evaluated here with an explicit stack (no recursion
+        limit to hit on long scenarios). Each objective's maximum is independent of the others,
+        so computing them side by side gives exactly the single-objective answers.
         """
-        key = (objective, state)
-        if key in self._memo:
-            return self._memo[key]
-        weight = self._weights[objective]
+        memo = self._memo
+        if state in memo:
+            return memo[state]
+        width = len(self.objectives)
+        pending: dict[State, tuple[bool, list[tuple[tuple[float, ...], State]]]] = {}
+        stack = [state]
+        while stack:
+            current = stack[-1]
+            if current in memo:
+                stack.pop()
+                continue
+            info = pending.get(current)
+            if info is None:
+                info = pending[current] = self._layer(current)
+            missing = [nxt for _gain, nxt in info[1] if nxt not in memo]
+            if missing:
+                stack.extend(missing)
+                continue
+            best = [0.0 if info[0] else NEG_INF] * width
+            for gain, nxt in info[1]:
+                sub = memo[nxt]
+                if sub[0] == NEG_INF:
+                    continue
+                for i in range(width):
+                    v = gain[i] + sub[i]
+                    if v > best[i]:
+                        best[i] = v
+            memo[current] = tuple(best)
+            del pending[current]
+            stack.pop()
+        return memo[state]
+
+    def _layer(self, state: State) -> tuple[bool, list[tuple[tuple[float, ...], State]]]:
+        """From ``state``: can an ending be reached for free, and every move that leaves the layer."""
         nodes = self.scenario.nodes
-        best = NEG_INF
+        zero = self._zero
+        has_ending = False
+        moves: list[tuple[tuple[float, ...], State]] = []
         seen = {state}
         frontier = [state]
         while frontier:
             current = frontier.pop()
-            node = nodes[current[0]]
-            if node.is_ending:
-                best = max(best, 0.0)
+            if nodes[current[0]].is_ending:
+                has_ending = True
+            here = self.scc.get(current[0])
             for choice, nxt, fresh in self.transitions(current):
-                gain = weight(choice) if choice is not None and fresh else 0
-                same_layer = (nxt[1] == current[1] and nxt[2] == current[2]
-                              and self.scc.get(nxt[0]) == self.scc.get(current[0]))
-                if same_layer:
+                if nxt[1] == current[1] and nxt[2] == current[2] and self.scc.get(nxt[0]) == here:
                     # Only moves worth nothing stay in a layer: a fresh scored choice inside a loop
-                    # joins ``taken`` and one leaving the loop changes component.
+                    # joins ``taken``, and one leaving the loop changes component.
                     if nxt not in seen:
                         seen.add(nxt)
                         frontier.append(nxt)
                     continue
-                sub = self.value(nxt, objective)
-                if sub != NEG_INF:
-                    best = max(best, gain + sub)
-        self._memo[key] = best
-        return best
+                moves.append((self._gain[choice.id] if choice is not None and fresh else zero, nxt))
+        return has_ending, moves
+
+    def value(self, state: State, objective: str = TOTAL) -> float:
+        """Most points (for one dimension, or the total) any walk from ``state`` to an ending earns."""
+        return self.values(state)[self._index[objective]]
 
     def move_value(self, state: State, choice: Choice, objective: str = TOTAL) -> float:
         """Points for taking ``choice`` now plus the best continuation (``-inf`` for a dead end)."""
-        nxt, fresh = self.step(state, choice)
         if choice.to not in self.scenario.nodes:
             return NEG_INF
+        nxt, fresh = self.step(state, choice)
         sub = self.value(nxt, objective)
         if sub == NEG_INF:
             return NEG_INF
-        return (self._weights[objective](choice) if fresh else 0) + sub
+        return (self._gain[choice.id][self._index[objective]] if fresh else 0) + sub
 
     def best_achievable(self) -> dict[str, float]:
         """Per scored dimension, the most any walk from the start can earn (``-inf``: no ending)."""
-        start = self.start_state()
-        return {d: self.value(start, d) for d in self.scenario.dimensions}
+        best = self.values(self.start_state())
+        return {d: best[i + 1] for i, d in enumerate(self.scenario.dimensions)}
 
     def reachable_states(self, limit: int = 50_000) -> set[State] | None:
         """Every state an attempt can be in (``None`` when there are more than ``limit``)."""
@@ -176,6 +220,24 @@ def analyse(scenario: Scenario) -> Analysis:
         cached = Analysis(scenario)
         object.__setattr__(scenario, "_analysis", cached)
     return cached
+
+
+def _downstream_flags(nodes: dict[str, Node], scc: dict[str, int]) -> dict[int, frozenset[str]]:
+    """Per component, the flags any choice from there onwards checks: others can be forgotten."""
+    own: dict[int, set[str]] = {}
+    succ: dict[int, set[int]] = {}
+    for node in nodes.values():
+        comp = scc[node.id]
+        own.setdefault(comp, set()).update(f for c in node.choices for f in (*c.requires, *c.excludes))
+        succ.setdefault(comp, set()).update(scc[t] for t in node.targets() if t in scc and scc[t] != comp)
+    relevant: dict[int, frozenset[str]] = {}
+    # Tarjan numbers components sinks first, so successors are always done before their sources.
+    for comp in sorted(own):
+        flags = set(own[comp])
+        for nxt in succ.get(comp, ()):
+            flags |= relevant[nxt]
+        relevant[comp] = frozenset(flags)
+    return relevant
 
 
 def _strongly_connected(nodes: dict[str, Node]) -> dict[str, int]:

@@ -45,6 +45,8 @@ class Choice:
 
     def available(self, flags: frozenset[str] | set[str]) -> bool:
         """Shown only when every ``requires`` flag is set and no ``excludes`` flag is."""
+        if not self.requires and not self.excludes:
+            return True
         return all(f in flags for f in self.requires) and not any(f in flags for f in self.excludes)
 
 

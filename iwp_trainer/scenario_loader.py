@@ -14,6 +14,7 @@ turn the data into :class:`~iwp_trainer.scenario.Scenario` objects live in
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -61,37 +62,29 @@ class YamlDoc:
 
     data: Any
     file: str
-    values: dict[tuple, Pos] = field(default_factory=dict)
-    keys: dict[tuple, Pos] = field(default_factory=dict)
+    # The parser's marks (0-based ``line``/``column``), or Pos; read them with pos()/key_pos().
+    values: dict[tuple, Any] = field(default_factory=dict)
+    keys: dict[tuple, Any] = field(default_factory=dict)
     plain: dict[tuple, str] = field(default_factory=dict)  # unquoted text read as a non-string
 
     def pos(self, path: tuple) -> Pos:
         """Where the value at ``path`` was written (or its nearest known ancestor)."""
         while True:
             found = self.values.get(path) or self.keys.get(path)
-            if found or not path:
-                return found or Pos(1, 1)
+            if found is not None or not path:
+                return _pos(found) if found is not None else Pos(1, 1)
             path = path[:-1]
 
     def key_pos(self, path: tuple) -> Pos:
         """Where the key of the entry at ``path`` was written (falls back to the value)."""
-        return self.keys.get(path) or self.pos(path)
+        found = self.keys.get(path)
+        return _pos(found) if found is not None else self.pos(path)
 
 
 def _pos(mark: Any) -> Pos:
+    if isinstance(mark, Pos):
+        return mark
     return Pos(mark.line + 1, mark.column + 1)
-
-
-class _Frame:
-    __slots__ = ("is_map", "value", "path", "key", "key_pos", "skip")
-
-    def __init__(self, is_map: bool, value: Any, path: tuple, skip: bool) -> None:
-        self.is_map = is_map
-        self.value = value
-        self.path = path
-        self.key: Any = None
-        self.key_pos: Pos | None = None
-        self.skip = skip
 
 
 class _Stop(Exception):
@@ -99,101 +92,125 @@ class _Stop(Exception):
 
 
 def parse_yaml(text: str, file: str | Path) -> tuple[YamlDoc | None, list[Diagnostic]]:
-    """Parse one YAML document into a :class:`YamlDoc`, or say precisely why not."""
+    """Parse one YAML document into a :class:`YamlDoc`, or say precisely why not.
+
+    This loop runs once per YAML event, so it is written for speed: positions are kept as the
+    parser's own marks and only turned into :class:`Pos` when asked for.
+    """
     file = str(file)
     diags: list[Diagnostic] = []
     doc = YamlDoc(None, file)
+    values = doc.values
+    keys = doc.keys
     root: list[Any] = []
-    stack: list[_Frame] = []
+    # Each frame: [is_map, container, path, pending key or None, skip the pending value (a
+    # duplicate key's), the whole container is skipped]
+    stack: list[list[Any]] = []
     documents = 0
+    resolvers = _RESOLVER.yaml_implicit_resolvers
 
     def fatal(code: str, message: str, mark: Any, hint: str | None = None) -> None:
         p = _pos(mark)
         diags.append(Diagnostic.error(code, message, file, p.line, p.col, hint))
         raise _Stop
 
-    def place(value: Any, start: Pos, is_key_candidate: bool) -> tuple[tuple, bool] | None:
-        """Attach a finished value to its parent. Returns (path, skip) for containers."""
-        if not stack:
-            root.append(value)
-            doc.values[()] = start
-            return (), False
-        top = stack[-1]
-        if top.is_map:
-            if top.key is None:
-                return None  # handled by the caller: this is a key
-            path = top.path + (top.key,)
-            skip = top.skip
-            if not skip:
-                top.value[top.key] = value
-                doc.values.setdefault(path, start)
-            top.key = None
-            top.skip = False
-            return path, skip
-        path = top.path + (len(top.value),)
-        if not top.skip:
-            top.value.append(value)
-            doc.values.setdefault(path, start)
-        return path, top.skip
-
     try:
         for event in yaml.parse(text, Loader=_LOADER):
-            if isinstance(event, DocumentStartEvent):
+            cls = event.__class__
+            if cls is MappingEndEvent or cls is SequenceEndEvent:
+                stack.pop()
+                continue
+            if cls is ScalarEvent:
+                if event.anchor is not None:
+                    fatal("SC003", f"anchor `&{event.anchor}` is not allowed: write each value out in full",
+                          event.start_mark)
+                top = stack[-1] if stack else None
+                if top is not None and top[0] and top[3] is None:  # a key: always read as text
+                    key = event.value
+                    if top[5]:
+                        top[3] = key
+                        continue
+                    kpath = top[2] + (key,)
+                    if key in top[1] or kpath in keys:
+                        first = keys.get(kpath)
+                        where = f" (first at line {first.line + 1})" if first is not None else ""
+                        p = _pos(event.start_mark)
+                        diags.append(Diagnostic.error(
+                            "SC002", f"duplicate key `{key}`{where}: YAML would silently keep only the last one",
+                            file, p.line, p.col, "remove or rename one of them"))
+                        top[4] = True
+                    else:
+                        keys[kpath] = event.start_mark
+                    top[3] = key
+                    continue
+                raw = event.value
+                if event.tag is None and (not event.implicit[0] or raw[:1] not in resolvers):
+                    value: Any = raw  # quoted, or plain text that no implicit type can match
+                else:
+                    value = _scalar(event, fatal)
+                if top is None:
+                    root.append(value)
+                    values[()] = event.start_mark
+                    continue
+                skip = top[4] or top[5]
+                if top[0]:
+                    path = top[2] + (top[3],)
+                    if not skip:
+                        top[1][top[3]] = value
+                    top[3] = None
+                    top[4] = False
+                else:
+                    path = top[2] + (len(top[1]),)
+                    if not skip:
+                        top[1].append(value)
+                if not skip:
+                    values[path] = event.start_mark
+                    if value is not raw and value is not None and not isinstance(value, str):
+                        doc.plain[path] = raw
+                continue
+            if cls is MappingStartEvent or cls is SequenceStartEvent:
+                if event.anchor is not None:
+                    fatal("SC003", f"anchor `&{event.anchor}` is not allowed: write each value out in full",
+                          event.start_mark)
+                if event.tag is not None and event.tag not in _COLLECTION_TAGS:
+                    fatal("SC004", f"tag `{_show_tag(event.tag)}` is not allowed: scenario files use plain "
+                          "YAML only", event.start_mark, "remove the tag")
+                if len(stack) >= MAX_DEPTH:
+                    fatal("SC008", f"the file is nested more than {MAX_DEPTH} levels deep", event.start_mark,
+                          "flatten the structure")
+                is_map = cls is MappingStartEvent
+                container: Any = {} if is_map else []
+                top = stack[-1] if stack else None
+                if top is None:
+                    root.append(container)
+                    values[()] = event.start_mark
+                    stack.append([is_map, container, (), None, False, False])
+                    continue
+                skip = top[4] or top[5]
+                if top[0]:
+                    if top[3] is None:
+                        fatal("SC103", "a key must be plain text, not a list or mapping", event.start_mark)
+                    path = top[2] + (top[3],)
+                    if not skip:
+                        top[1][top[3]] = container
+                    top[3] = None
+                    top[4] = False
+                else:
+                    path = top[2] + (len(top[1]),)
+                    if not skip:
+                        top[1].append(container)
+                if not skip:
+                    values[path] = event.start_mark
+                stack.append([is_map, container, path, None, False, skip])
+                continue
+            if cls is AliasEvent:
+                fatal("SC003", f"alias `*{event.anchor}` is not allowed: write the value out in full",
+                      event.start_mark)
+            if cls is DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     fatal("SC006", "more than one YAML document in the file; a scenario file holds exactly one",
                           event.start_mark, "remove the extra `---`")
-                continue
-            if isinstance(event, AliasEvent):
-                fatal("SC003", f"alias `*{event.anchor}` is not allowed: write the value out in full",
-                      event.start_mark)
-            if isinstance(event, (MappingEndEvent, SequenceEndEvent)):
-                stack.pop()
-                continue
-            if not isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent)):
-                continue
-            start = _pos(event.start_mark)
-            if event.anchor is not None:
-                fatal("SC003", f"anchor `&{event.anchor}` is not allowed: write each value out in full",
-                      event.start_mark)
-            top = stack[-1] if stack else None
-            is_key = top is not None and top.is_map and top.key is None
-            if isinstance(event, ScalarEvent):
-                value = _scalar(event, fatal)
-                if is_key:
-                    assert top is not None
-                    key = event.value  # keys are always read as text: `no:` stays "no"
-                    if key in top.value:
-                        first = doc.keys.get(top.path + (key,))
-                        where = f" (first at line {first.line})" if first else ""
-                        diags.append(Diagnostic.error(
-                            "SC002", f"duplicate key `{key}`{where}: YAML would silently keep only the last one",
-                            file, start.line, start.col, "remove or rename one of them"))
-                        top.skip = True
-                    else:
-                        doc.keys[top.path + (key,)] = start
-                    top.key = key
-                    continue
-                placed = place(value, start, False)
-                if placed is not None and event.implicit[0] and not isinstance(value, str) and value is not None:
-                    path, skip = placed
-                    if not skip:
-                        doc.plain[path] = event.value
-                continue
-            # a mapping or a sequence starts
-            if event.tag is not None and event.tag not in _COLLECTION_TAGS:
-                fatal("SC004", f"tag `{_show_tag(event.tag)}` is not allowed: scenario files use plain YAML only",
-                      event.start_mark, "remove the tag")
-            if is_key:
-                fatal("SC103", "a key must be plain text, not a list or mapping", event.start_mark)
-            if len(stack) >= MAX_DEPTH:
-                fatal("SC008", f"the file is nested more than {MAX_DEPTH} levels deep", event.start_mark,
-                      "flatten the structure")
-            container: Any = {} if isinstance(event, MappingStartEvent) else []
-            placed = place(container, start, False)
-            assert placed is not None
-            path, skip = placed
-            stack.append(_Frame(isinstance(event, MappingStartEvent), container, path, skip))
     except _Stop:
         return None, diags
     except yaml.MarkedYAMLError as exc:
@@ -314,16 +331,46 @@ def scenario_files(scenarios_dir: Path) -> list[Path]:
     return sorted(p for p in Path(scenarios_dir).glob("*.yaml") if p.name != DIMENSIONS_FILE and p.is_file())
 
 
+PARALLEL_MIN_FILES = 64
+
+
+def _load_in_worker(args: tuple[Path, dict[str, Dimension], set[str] | None, bool]
+                    ) -> tuple[Scenario | None, list[Diagnostic]]:
+    scenario, diags = load_scenario_file(*args)
+    if scenario is not None:
+        scenario.__dict__.pop("_analysis", None)  # a cache: cheaper to rebuild than to pickle
+    return scenario, diags
+
+
+def _load_all(paths: list[Path], dimensions: dict[str, Dimension], ids: set[str] | None, run_tests: bool,
+              jobs: int) -> Iterable[tuple[Scenario | None, list[Diagnostic]]]:
+    """Load files in order; with ``jobs`` > 1 and many files, in worker processes."""
+    if jobs > 1 and len(paths) >= PARALLEL_MIN_FILES:
+        try:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                work = [(p, dimensions, ids, run_tests) for p in paths]
+                return list(pool.map(_load_in_worker, work, chunksize=max(1, len(paths) // (jobs * 4))))
+        except (OSError, ImportError, RuntimeError):  # no processes here: fall back to one
+            pass
+    return [load_scenario_file(p, dimensions, ids, run_tests=run_tests) for p in paths]
+
+
 def load_scenarios(
     scenarios_dir: Path,
     kb_ids: Iterable[str] | None,
     run_tests: bool = True,
     files: Iterable[Path] | None = None,
+    jobs: int = 1,
 ) -> ScenarioSet:
     """Load every scenario in a folder, keeping each valid one even when others are broken.
 
     ``files`` restricts loading to some files (which may live elsewhere); the dimensions always
-    come from ``scenarios_dir/dimensions.yaml``.
+    come from ``scenarios_dir/dimensions.yaml``. ``jobs`` > 1 spreads large folders (64 files or
+    more) over that many processes: ``iwp-trainer check`` does this, the app does not need to.
     """
     scenarios_dir = Path(scenarios_dir)
     result = ScenarioSet()
@@ -335,8 +382,8 @@ def load_scenarios(
     result.diagnostics.extend(diags)
     ids = None if kb_ids is None else set(kb_ids)
     first_file: dict[str, tuple[str, int | None]] = {}
-    for path in (scenario_files(scenarios_dir) if files is None else list(files)):
-        scenario, diags = load_scenario_file(path, result.dimensions, ids, run_tests=run_tests)
+    paths = scenario_files(scenarios_dir) if files is None else list(files)
+    for scenario, diags in _load_all(paths, result.dimensions, ids, run_tests, jobs):
         result.diagnostics.extend(diags)
         if scenario is None:
             continue

@@ -600,21 +600,22 @@ def _check_graph(ck: _Checker, built: _Built, scenario: Scenario) -> None:
     states = analysis.reachable_states()
     if states is None:
         return  # too many flag combinations to explore; the static checks above still hold
-    stuck: set[str] = set()
+    stuck: dict[str, list[frozenset[str]]] = {}
     trapped: set[str] = set()
-    for state in sorted(states, key=lambda s: (s[0], sorted(s[1]), sorted(s[2]))):
+    for state in states:
         node = nodes[state[0]]
         if node.choices and not analysis.available(node, state[1]):
-            if node.id not in stuck:
-                stuck.add(node.id)
-                flags = ", ".join(sorted(state[1])) or "none"
-                ck.error("SC209", f"node `{node.id}` can be reached with flags ({flags}) that hide every "
-                                  "one of its choices", built.node_path[node.id],
-                         "check the `requires`/`excludes` of its choices", key=True)
-        elif not node.is_ending and analysis.value(state, TOTAL) == float("-inf") and node.id not in trapped:
+            stuck.setdefault(node.id, []).append(state[1])
+        elif not node.is_ending and analysis.value(state, TOTAL) == float("-inf"):
             trapped.add(node.id)
-            ck.error("SC206", f"from node `{node.id}`, with the flags set on the way, no ending can be reached",
-                     built.node_path[node.id], "check the `requires`/`excludes` on the way out", key=True)
+    for node_id in sorted(stuck):
+        flags = ", ".join(min(sorted(f) for f in stuck[node_id])) or "none"
+        ck.error("SC209", f"node `{node_id}` can be reached with flags ({flags}) that hide every "
+                          "one of its choices", built.node_path[node_id],
+                 "check the `requires`/`excludes` of its choices", key=True)
+    for node_id in sorted(trapped - set(stuck)):
+        ck.error("SC206", f"from node `{node_id}`, with the flags set on the way, no ending can be reached",
+                 built.node_path[node_id], "check the `requires`/`excludes` on the way out", key=True)
 
 
 # -- scoring ------------------------------------------------------------------------------------

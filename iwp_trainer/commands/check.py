@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,16 @@ def load_kb_for_check(kb_dir: Path) -> tuple[set[str] | None, list[Diagnostic], 
     return set(kb.entries), list(kb.diagnostics), kb
 
 
-def check_paths(scenarios_dir: Path, kb_dir: Path, paths: list[Path]) -> tuple[int, list[Diagnostic]]:
-    """Validate; returns (number of scenario files checked, every problem found)."""
+def check_paths(scenarios_dir: Path, kb_dir: Path, paths: list[Path],
+                jobs: int | None = None) -> tuple[int, list[Diagnostic]]:
+    """Validate; returns (number of scenario files checked, every problem found).
+
+    Large folders are checked in ``jobs`` processes (default: one per CPU).
+    """
+    jobs = jobs or os.cpu_count() or 1
     kb_ids, kb_diags, _kb = load_kb_for_check(kb_dir)
     if not paths:
-        result = load_scenarios(scenarios_dir, kb_ids)
+        result = load_scenarios(scenarios_dir, kb_ids, jobs=jobs)
         count = len(scenario_files(scenarios_dir)) if scenarios_dir.is_dir() else 0
         return count, kb_diags + result.diagnostics
     diags: list[Diagnostic] = []
@@ -56,7 +62,7 @@ def check_paths(scenarios_dir: Path, kb_dir: Path, paths: list[Path]) -> tuple[i
     groups: dict[Path, list[Path]] = {}
     for path in paths:
         if path.is_dir():
-            result = load_scenarios(path, kb_ids)
+            result = load_scenarios(path, kb_ids, jobs=jobs)
             count += len(scenario_files(path))
             diags.extend(result.diagnostics)
         else:
@@ -64,7 +70,7 @@ def check_paths(scenarios_dir: Path, kb_dir: Path, paths: list[Path]) -> tuple[i
             home = path.parent if (path.parent / DIMENSIONS_FILE).is_file() else scenarios_dir
             groups.setdefault(home, []).append(path)
     for home, files in groups.items():
-        result = load_scenarios(home, kb_ids, files=files)
+        result = load_scenarios(home, kb_ids, files=files, jobs=jobs)
         count += len(files)
         diags.extend(result.diagnostics)
     return count, diags
