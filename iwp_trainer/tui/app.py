@@ -212,6 +212,21 @@ class IwpApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def action_change_learner(self) -> None:
+        self.push_screen(LearnerNameScreen(current=self.learner), self._learner_changed)
+
+    def _learner_changed(self, name: str | None) -> None:
+        if name:
+            self._learner_chosen(name)
+            self.notify(f"Progress is now recorded for {name}.", title="Learner")
+            self._revisit_progress()
+
+    def _revisit_progress(self) -> None:
+        for screen in self._all_screens():
+            refresh = getattr(screen, "learner_changed", None)
+            if refresh is not None and screen.is_mounted:
+                refresh()
+
     def action_reload(self) -> None:
         self.load_library(reload=True)
 

@@ -27,6 +27,8 @@ class IwpCommands(Provider):
         targets: list[tuple[str, str, Any]] = []
         for mode, name, help_text in SCREENS:
             targets.append((f"Go to {name}", help_text, partial(app.action_go, mode)))
+        targets.append(("Change learner", "Record progress under another name or staff id",
+                        partial(app.action_change_learner)))
         for entry in app.library.entries.values():
             opener = partial(app.open_entry, entry.id)
             targets.append((f"Entry: {entry.question}", entry.citation, opener))
@@ -41,6 +43,8 @@ class IwpCommands(Provider):
         app = cast("IwpApp", self.app)
         for mode, name, help_text in SCREENS:
             yield DiscoveryHit(f"Go to {name}", partial(app.action_go, mode), help=help_text)
+        yield DiscoveryHit("Change learner", app.action_change_learner,
+                           help="Record progress under another name or staff id")
         for scenario in app.library.scenarios.values():
             yield DiscoveryHit(f"Scenario: {scenario.title}", partial(app.open_scenario, scenario.id),
                                help=scenario.summary)

@@ -29,13 +29,18 @@ GLOBAL_HELP = """\
 class LearnerNameScreen(ModalScreen[str]):
     """Asked once, at first start: the name or staff id progress is recorded under."""
 
-    BINDINGS = [Binding("escape", "skip", "Skip (record as guest)")]
+    BINDINGS = [Binding("escape", "skip", "Skip")]
+
+    def __init__(self, current: str = "") -> None:
+        super().__init__()
+        self.current = current
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Static(Content.styled("Welcome to the IWP trainer", "bold"), classes="dialog-title")
+            title = "Change learner" if self.current else "Welcome to the IWP trainer"
+            yield Static(Content.styled(title, "bold"), classes="dialog-title")
             yield Label("Your progress is recorded under a name or staff id. What should we use?")
-            yield Input(placeholder="Name or staff id", id="learner-name")
+            yield Input(value=self.current, placeholder="Name or staff id", id="learner-name")
             yield Label("", id="learner-error", classes="error-text")
             with Horizontal(classes="buttons"):
                 yield Button("Continue", variant="primary", id="ok")
@@ -46,7 +51,8 @@ class LearnerNameScreen(ModalScreen[str]):
     def submit(self) -> None:
         name = self.query_one("#learner-name", Input).value.strip()
         if not name:
-            self.query_one("#learner-error", Label).update("Please type a name or staff id (or press Esc to skip).")
+            self.query_one("#learner-error", Label).update(
+                "Please type a name or staff id (or press Esc to skip: progress is then recorded as guest).")
             return
         self.dismiss(name)
 

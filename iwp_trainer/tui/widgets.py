@@ -59,9 +59,17 @@ class NavBar(Static):
             parts.append(piece)
         tabs = Content("│").join(parts)
         right = Content("")
-        extras = [x for x in (self.status, self.learner and f"Learner: {self.learner}") if x]
-        for extra in extras:
-            candidate = Content.from_markup(" [dim]$extra[/] ", extra=extra)
+        if self.learner:
+            room = width - tabs.cell_length - 2
+            for text in (f"Learner: {self.learner}", self.learner):
+                if len(text) <= room:
+                    break
+            else:
+                text = self.learner[: max(0, room - 1)] + "…" if room > 4 else ""
+            if text:
+                right = Content.from_markup(" [dim]$text[/] ", text=text)
+        if self.status:
+            candidate = Content.from_markup(" [dim]$extra[/] ", extra=self.status)
             if tabs.cell_length + right.cell_length + candidate.cell_length <= width:
                 right = candidate + right
         gap = max(0, width - tabs.cell_length - right.cell_length)

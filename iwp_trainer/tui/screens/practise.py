@@ -77,6 +77,9 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
     def refresh_data(self) -> None:
         self.fill_table()
 
+    def learner_changed(self) -> None:
+        self.fill_table()
+
     def fill_table(self) -> None:
         lib = self.iwp.library
         table = self.query_one("#scenario-table", DataTable)

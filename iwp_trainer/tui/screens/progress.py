@@ -46,6 +46,9 @@ Unfinished attempts can be resumed from Practise.
     def action_refresh(self) -> None:
         self.refresh_data()
 
+    def learner_changed(self) -> None:
+        self.refresh_data()
+
     def refresh_data(self) -> None:
         learner = self.iwp.learner or "guest"
         all_attempts = services.attempts(self.iwp.store, learner)

@@ -1,0 +1,114 @@
+"""The app as a whole: the learner's name at first start, remembered; indexing in the background;
+nothing recorded is lost when quitting mid-scenario."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Label, ProgressBar
+
+from iwp_trainer import settings
+from iwp_trainer.tui import app as app_module
+from iwp_trainer.tui import services
+from iwp_trainer.tui.dialogs import LearnerNameScreen
+from iwp_trainer.tui.screens.ask import AskInput, AskScreen, Exchange
+from iwp_trainer.tui.screens.practise import PlayScreen, PractiseScreen
+from iwp_trainer.tui.widgets import NavBar
+
+from conftest import ready, wait_for
+
+
+async def test_first_start_asks_for_the_learner_and_remembers_it(make_app) -> None:
+    assert settings.get_learner() is None  # isolated settings file (tests/conftest.py)
+    app = make_app(learner=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LearnerNameScreen))
+        await pilot.press("enter")  # an empty name is refused with a reason
+        assert "Please type a name" in str(app.screen.query_one("#learner-error", Label).render())
+        await pilot.press(*"Sam Jones", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))
+        assert app.learner == "Sam Jones"
+        assert "Sam Jones" in str(app.screen.query_one(NavBar).render())  # shortened to fit 80 columns
+        assert isinstance(app.focused, AskInput)
+    assert settings.get_learner() == "Sam Jones"
+    again = make_app(learner=None)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert again.learner == "Sam Jones" and isinstance(again.screen, AskScreen)
+
+
+async def test_learner_can_be_changed_from_the_palette(make_app) -> None:
+    app = make_app(learner="first")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        app.action_change_learner()
+        await wait_for(pilot, lambda: isinstance(app.screen, LearnerNameScreen))
+        name = app.screen.query_one(Input)
+        assert name.value == "first"
+        name.value = "second"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))
+        assert app.learner == "second"
+
+
+async def test_question_asked_while_indexing_is_answered_when_ready(make_app, monkeypatch) -> None:
+    gate = threading.Event()
+    real_open = services.open_answerer
+
+    def slow_open(kb_dir: Path, index_dir: Path, progress=None):
+        if progress is not None:
+            progress(1, 5)
+        gate.wait(10)
+        return real_open(kb_dir, index_dir, progress=progress)
+
+    monkeypatch.setattr(services, "open_answerer", slow_open)
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: app.index_progress == (1, 5))
+        screen = app.screen
+        status = screen.query_one("#index-status")
+        assert status.display
+        assert "1 of 5" in str(screen.query_one("#index-label", Label).render())
+        assert screen.query_one(ProgressBar).progress == 1
+        screen.query_one(AskInput).value = "how long does a sanction last"
+        await pilot.press("enter")
+        await pilot.pause()
+        exchange = screen.query(Exchange).last()
+        assert exchange.answered is None  # waiting, not refused
+        gate.set()
+        await wait_for(pilot, lambda: exchange.answered is not None)
+        assert exchange.answered is True
+        assert not status.display
+
+
+async def test_quitting_mid_scenario_keeps_every_decision(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        app.screen.select_scenario("fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press("1")
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+    store, notice = services.open_store(app.db_path)
+    assert notice is None
+    try:
+        [attempt] = services.unfinished(store, "test")
+        assert attempt.choice_ids == ("not-normally",)
+    finally:
+        store.close()
+
+
+async def test_an_unusable_database_still_opens_the_app_and_says_so(make_app, tmp_path) -> None:
+    app = make_app()
+    app.db_path = tmp_path / "folder.sqlite3"
+    app.db_path.mkdir()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        assert isinstance(app.store, services.SessionStore)
+        assert any("Recording is off" in n.message for n in app._notifications)
