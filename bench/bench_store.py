@@ -153,6 +153,20 @@ def main() -> int:
             print(f"{(name + ' ' + label):38} {t * 1000:6.1f} ms  {text * 1000:5.1f} ms {as_csv * 1000:5.1f} ms "
                   f"{as_json * 1000:5.1f} ms   {len(report.rows)}")
 
+    import contextlib
+    import io
+
+    from iwp_trainer.cli import main as cli_main
+
+    print()
+    for argv in (["report", "learners"], ["report", "scenarios"], ["report", "gaps"],
+                 ["report", "scenarios", "--json"]):
+        def run_cli() -> None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                assert cli_main(["--db", str(db), *argv]) == 0
+        t, _ = median_time(run_cli, runs)
+        print(f"{'iwp-trainer ' + ' '.join(argv):38} {t * 1000:6.1f} ms   (in process: open, build, render)")
+
     out = Path(tmp.name) / "export.jsonl"  # never beside a --db the user chose
     load_start = time.perf_counter()
     attempts = store.attempts()
