@@ -34,8 +34,16 @@ _MAX_AUTO_STEPS = 10_000
 State = tuple[str, frozenset, frozenset]  # node id, flags, scored loop choices taken
 
 
+class AnalysisTooLarge(Exception):
+    """Too many combinations of flags and loop choices to work out best scores exactly."""
+
+
 class Analysis:
     """What the graph of one scenario allows: reachability, loops and best achievable scores."""
+
+    # Flags multiply the states a scenario can be in; past this many, give up with a clear error
+    # (the validator reports it) rather than grind on.
+    MAX_STATES = 100_000
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -133,6 +141,8 @@ class Analysis:
                 continue
             info = pending.get(current)
             if info is None:
+                if len(memo) + len(pending) > self.MAX_STATES:
+                    raise AnalysisTooLarge(f"more than {self.MAX_STATES:,} states")
                 info = pending[current] = self._layer(current)
             missing = [nxt for _gain, nxt in info[1] if nxt not in memo]
             if missing:

@@ -68,6 +68,7 @@ CODES: dict[str, str] = {
     "SC208": "a node with both choices and random branches",
     "SC209": "every choice hidden by flags when the node is reached",
     "SC210": "random branches lead to different best scores (warning)",
+    "SC211": "too many flag and loop combinations to analyse",
     "SC301": "unknown dimension",
     "SC302": "scored choice without `cites`",
     "SC303": "`cites` names no knowledge-base entry",
@@ -306,10 +307,16 @@ def validate_document(
     scenario = _build(ck, built, dimensions, sha256, path)
     if scenario is None or ck.errors:
         return None, ck.diags
-    _check_graph(ck, built, scenario)
-    if ck.errors:
-        return None, ck.diags
-    _check_scoring(ck, built, scenario, dimensions, kb_ids)
+    from iwp_trainer.engine import AnalysisTooLarge
+
+    try:
+        _check_graph(ck, built, scenario)
+        if ck.errors:
+            return None, ck.diags
+        _check_scoring(ck, built, scenario, dimensions, kb_ids)
+    except AnalysisTooLarge:
+        ck.error("SC211", "too many combinations of flags and loops to work out the best scores",
+                 ("nodes",), "use fewer flags, or flags that are checked soon after they are set", key=True)
     if ck.errors:
         return None, ck.diags
     if run_tests:

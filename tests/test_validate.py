@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from iwp_trainer.diagnostics import format_diagnostic
+from iwp_trainer.engine import Analysis
 from iwp_trainer.scenario_loader import load_dimensions, load_scenario_file
 from iwp_trainer.validate import CODES
 
@@ -79,14 +81,36 @@ def test_each_rule_reports_its_code_and_line(name: str, code: str, line: int, se
     assert code in CODES
 
 
+def test_too_many_flag_combinations_is_an_error_not_a_hang(dims, monkeypatch) -> None:
+    # 12 independent flags all checked at the end: 4,096 states, fine by default...
+    assert check("sc211-too-many-flags", dims) == []
+    # ...but past the limit the validator stops with a clear error instead of grinding on
+    monkeypatch.setattr(Analysis, "MAX_STATES", 1_000)
+    diags = check("sc211-too-many-flags", dims)
+    assert [(d.code, d.line) for d in diags] == [("SC211", 7)]
+
+
 def test_every_broken_fixture_is_covered() -> None:
     files = {p.stem for p in BROKEN.glob("*.yaml")} - {"dimensions"}
-    assert files == {c[0] for c in CASES}
+    assert files == {c[0] for c in CASES} | {"sc211-too-many-flags"}
 
 
 def test_every_code_has_a_test_or_a_dedicated_check() -> None:
-    tested = {c[1] for c in CASES} | {"SC007", "SC203", "SC501"}  # in test_scenario_loader.py
+    # SC007, SC203 and SC501 are tested in test_scenario_loader.py
+    tested = {c[1] for c in CASES} | {"SC007", "SC203", "SC211", "SC501"}
     assert set(CODES) == tested
+
+
+def test_docs_explain_every_code_and_their_example_is_valid(tmp_path: Path, dims) -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    for code in CODES:
+        assert f"| {code} |" in docs, code
+    example = re.findall(r"```yaml\n(.*?)```", docs, re.S)[1]
+    path = tmp_path / "control-group-request.yaml"
+    path.write_text(example, encoding="utf-8")
+    shipped_kb_ids = {p.stem for p in (Path(__file__).parent.parent / "kb").glob("*.md")}
+    scenario, diags = load_scenario_file(path, dims, shipped_kb_ids)
+    assert diags == [] and scenario is not None
 
 
 def test_broken_scenarios_are_not_returned_but_test_failures_are(dims) -> None:
