@@ -52,7 +52,9 @@ def register(subparsers: Any) -> None:
         description="Report on recorded progress. learners: attempts, passes, average share of the best "
                     "score per dimension and last activity per learner. scenarios: attempts, pass rate, "
                     "average per dimension and the decisions most often got wrong per scenario. gaps: "
-                    "Ask questions with no confident answer or marked not helpful, most frequent first.",
+                    "Ask questions with no confident answer or marked not helpful, most frequent first. "
+                    "With --csv, the scenarios report's second table (decisions most often got wrong) "
+                    "follows the first after one blank line.",
     )
     parser.add_argument("report", choices=REPORTS, help="which report")
     output = parser.add_mutually_exclusive_group()
