@@ -83,8 +83,9 @@ def test_check_json_is_one_stable_object(capsys) -> None:
 def test_check_a_folder_of_broken_files_reports_each(capsys) -> None:
     code, _out, err = cli(capsys, "check", str(BROKEN))
     assert code == 1
-    files = {line.split(":", 1)[0] for line in err.splitlines()}
-    assert len(files) == len(list(BROKEN.glob("sc*.yaml")))
+    files = {Path(line.split(":", 1)[0]).name for line in err.splitlines()}
+    # every broken fixture is reported, except sc211's, which only breaks under a lowered limit
+    assert files == {p.name for p in BROKEN.glob("sc*.yaml")} - {"sc211-too-many-flags.yaml"}
 
 
 def test_check_missing_path_is_a_usage_error(capsys) -> None:
