@@ -117,8 +117,10 @@ class IwpApp(App[int]):
         saved_theme = _settings_get("theme")
         if saved_theme in (DARK_THEME, LIGHT_THEME):
             self.theme = saved_theme
-        self.load_library(reload=False)
         self.switch_mode("ask")
+        # Read the files and open the index once the first screen is painted, both in threads.
+        self.call_after_refresh(self.load_library, False)
+        self.call_after_refresh(self.open_index)
         self.first_screen_at = time.monotonic()
         if not self.learner:
             self.learner = _settings_get("learner") or ""
@@ -159,8 +161,9 @@ class IwpApp(App[int]):
         self.library = message.library
         self.library_revision += 1
         self.refresh_nav()
-        self.answerer = None
-        self.open_index()
+        if message.reload:  # the KB may have changed: the answerer reads it afresh
+            self._close_answerer()
+            self.open_index()
         self._tell_screens()
         if message.reload:
             count = len(self.library.diagnostics)
@@ -175,7 +178,18 @@ class IwpApp(App[int]):
         self.index_progress = (message.done, message.total)
         self._tell_screens()
 
+    def _close_answerer(self) -> None:
+        answerer, self.answerer = self.answerer, None
+        self.answerer_error = None
+        self.index_progress = (0, 0)
+        if answerer is not None:
+            try:
+                answerer.close()
+            except Exception:
+                pass
+
     def on_answerer_ready(self, message: AnswererReady) -> None:
+        self._close_answerer()
         self.answerer = message.answerer
         self.answerer_error = message.error
         self._tell_screens()
@@ -183,15 +197,15 @@ class IwpApp(App[int]):
     def _tell_screens(self) -> None:
         """Let every screen that exists bring itself up to date with the app's data."""
         for screen in self._all_screens():
-                refresh = getattr(screen, "app_state_changed", None)
-                if refresh is not None and screen.is_mounted:
-                    refresh()
+            refresh = getattr(screen, "app_state_changed", None)
+            if refresh is not None and screen.is_mounted:
+                refresh()
 
     def refresh_nav(self) -> None:
         for screen in self._all_screens():
-                refresh = getattr(screen, "refresh_nav", None)
-                if refresh is not None and screen.is_mounted:
-                    refresh()
+            refresh = getattr(screen, "refresh_nav", None)
+            if refresh is not None and screen.is_mounted:
+                refresh()
 
     def _all_screens(self) -> list[Any]:
         screens: list[Any] = []
@@ -244,6 +258,7 @@ class IwpApp(App[int]):
         self.get_screen_stack("practise")[0].select_scenario(scenario_id)
 
     def on_unmount(self) -> None:
+        self._close_answerer()
         close = getattr(self.store, "close", None)
         if close is not None:
             try:
