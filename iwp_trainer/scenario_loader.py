@@ -45,9 +45,6 @@ _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null")}
 _COLLECTION_TAGS = {_CORE + "map", _CORE + "seq"}
 
-Path_ = tuple  # a path into the data: keys and list indexes, e.g. ("nodes", "opening", "choices", 0)
-
-
 @dataclass(frozen=True)
 class Pos:
     """A 1-based line and column in a file."""

@@ -141,7 +141,7 @@ class _Checker:
                 self.error("SC101", f"unknown key `{key}` in {what}", path + (key,), hint, key=True)
         for key in required:
             if key not in m:
-                self.error("SC102", f"{what} is missing the required key `{key}`", path)
+                self.error("SC102", f"{what} is missing the required key `{key}`", path, key=True)
 
     def surprise(self, value: Any, path: tuple, what: str) -> None:
         raw = self.doc.plain.get(path, str(value))

@@ -88,6 +88,18 @@ def test_check_a_folder_of_broken_files_reports_each(capsys) -> None:
     assert files == {p.name for p in BROKEN.glob("sc*.yaml")} - {"sc211-too-many-flags.yaml"}
 
 
+def test_check_a_shell_glob_including_dimensions_yaml(tmp_path: Path, capsys) -> None:
+    files = sorted(str(p) for p in VALID.glob("*.yaml"))
+    assert any(f.endswith("dimensions.yaml") for f in files)
+    code, out, err = cli(capsys, "check", "--strict", *files)
+    assert code == 0, err
+    assert "checked 2 scenario files" in out
+    bad = tmp_path / "dimensions.yaml"
+    bad.write_text("sanctions:\n  name: Sanctions\n", encoding="utf-8")
+    code, _out, err = cli(capsys, "check", str(bad))
+    assert code == 1 and f"{bad}:1:1: error SC102" in err
+
+
 def test_check_missing_path_is_a_usage_error(capsys) -> None:
     code, _out, err = cli(capsys, "check", "no/such/file.yaml")
     assert code == 2

@@ -131,7 +131,7 @@ def test_missing_dimensions_file(tmp_path: Path) -> None:
 def test_broken_dimensions_file(tmp_path: Path) -> None:
     (tmp_path / "dimensions.yaml").write_text("sanctions:\n  name: Sanctions\n  descripton: x\n")
     result = load_scenarios(tmp_path, KB_IDS)
-    assert [(d.code, d.line) for d in result.diagnostics] == [("SC101", 3), ("SC102", 2)]
+    assert [(d.code, d.line) for d in result.diagnostics] == [("SC101", 3), ("SC102", 1)]
 
 
 @settings(max_examples=150, deadline=None)

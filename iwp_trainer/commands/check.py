@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from iwp_trainer.diagnostics import Diagnostic, has_errors, print_diagnostics
-from iwp_trainer.scenario_loader import DIMENSIONS_FILE, load_scenarios, scenario_files
+from iwp_trainer.scenario_loader import DIMENSIONS_FILE, load_dimensions, load_scenarios, scenario_files
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -65,6 +65,9 @@ def check_paths(scenarios_dir: Path, kb_dir: Path, paths: list[Path],
             result = load_scenarios(path, kb_ids, jobs=jobs)
             count += len(scenario_files(path))
             diags.extend(result.diagnostics)
+        elif path.name == DIMENSIONS_FILE:  # e.g. `check scenarios/*.yaml`
+            _dims, more = load_dimensions(path)
+            diags.extend(more)
         else:
             # Dimensions come from the file's own folder when it has them, else the scenarios folder.
             home = path.parent if (path.parent / DIMENSIONS_FILE).is_file() else scenarios_dir
