@@ -6,6 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iwp_trainer.diagnostics import format_diagnostic
 from iwp_trainer.engine import Analysis
@@ -166,3 +169,38 @@ def test_several_problems_in_one_file_are_all_reported(tmp_path: Path, dims) -> 
     assert ("SC108", 4) in found and ("SC101", 6) in found
     assert any(d.hint == "did you mean `shuffle`?" for d in diags)
     assert any(d.hint == "did you mean `experienced`?" for d in diags)
+
+
+# -- never raises -----------------------------------------------------------------------------------
+
+_ODD_VALUES = st.sampled_from([None, 0, -3, 2.5, True, "", "x", "no", "Bad Id", "stays-end", [], {}, [1],
+                               {"a": 1}, ["opening"], {"reallocation": "x"}, [{"id": "q"}]])
+
+
+def _paths(obj: object, prefix: tuple = ()) -> list[tuple]:
+    found = [prefix] if prefix else []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            found += _paths(value, prefix + (key,))
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            found += _paths(value, prefix + (index,))
+    return found
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_mutated_scenarios_give_diagnostics_never_exceptions(tmp_path_factory, dims, data) -> None:
+    scenario_data = yaml.safe_load((FIX / "valid" / "group-swap.yaml").read_text(encoding="utf-8"))
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_paths(scenario_data)))
+        parent = scenario_data
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = data.draw(_ODD_VALUES)
+    target = tmp_path_factory.mktemp("mutated") / "group-swap.yaml"
+    target.write_text(yaml.safe_dump(scenario_data), encoding="utf-8")
+    scenario, diags = load_scenario_file(target, dims, KB_IDS)
+    assert scenario is not None or any(d.severity == "error" for d in diags)
+    for diag in diags:
+        assert diag.file == str(target) and diag.line is not None and diag.code in CODES
