@@ -96,7 +96,8 @@ class ScoreBar(Static):
     """
 
     def __init__(self, label: str, earned: float, best: float, fraction: float,
-                 *, label_width: int = 16, id: str | None = None) -> None:
+                 *, label_width: int = 16, points: bool = True, id: str | None = None) -> None:
+        self.points = points
         self.label = label
         self.earned = earned
         self.best = best
@@ -112,7 +113,7 @@ class ScoreBar(Static):
             (self.label[: self.label_width].ljust(self.label_width), "bold"),
             " ",
             (bar_text(self.fraction, bar_width), style),
-            f" {_num(self.earned)}/{_num(self.best)} {pct:>3}%",
+            f" {_num(self.earned)}/{_num(self.best)} {pct:>3}%" if self.points else f" {pct:>3}%",
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -34,7 +36,7 @@ Unfinished attempts can be resumed from Practise.
 
     def on_mount(self) -> None:
         table = self.query_one("#attempts", DataTable)
-        for key, label in (("when", "When"), ("scenario", "Scenario"), ("mode", "Mode"),
+        for key, label in (("when", "When (UTC)"), ("scenario", "Scenario"), ("mode", "Mode"),
                            ("result", "Result"), ("score", "Score")):
             table.add_column(label, key=key)
         super().on_mount()
@@ -72,8 +74,8 @@ Unfinished attempts can be resumed from Practise.
         table.clear()
         for attempt in reversed(finished):
             result = "PASS" if attempt.passed else "FAIL"
-            score = f"{bar_text(attempt.fraction, 10)} {round(attempt.fraction * 100):>3}%"
-            table.add_row((attempt.finished_at or attempt.started_at).replace("T", " ")[:16], attempt.scenario_title,
+            score = f"{bar_text(attempt.fraction, 8)} {round(attempt.fraction * 100):>3}%"
+            table.add_row(_when(attempt.finished_at or attempt.started_at), attempt.scenario_title,
                           attempt.mode, result, score)
 
     def _draw_charts(self, finished: list[services.AttemptView]) -> None:
@@ -93,10 +95,19 @@ Unfinished attempts can be resumed from Practise.
             latest = values[-1]
             row = Horizontal(classes="dimension-row")
             widgets.append(row)
-            row.compose_add_child(ScoreBar(lib.dimension_name(dim), round(latest * 100), 100, latest))
+            row.compose_add_child(ScoreBar(lib.dimension_name(dim), round(latest * 100), 100, latest, points=False))
             spark = Sparkline([v * 100 for v in values] if len(values) > 1 else [values[0] * 100] * 2,
                               summary_function=max, classes="dimension-spark")
             row.compose_add_child(spark)
-            row.compose_add_child(Static(f"{len(values)} tries, best {round(max(values) * 100)}%",
+            tries = f"{len(values)} {'try' if len(values) == 1 else 'tries'}"
+            row.compose_add_child(Static(f"{tries}, best {round(max(values) * 100)}%",
                                          classes="dimension-note"))
         charts.mount_all(widgets)
+
+
+def _when(stamp: str) -> str:
+    """``2026-11-23T08:13:05.123+00:00`` as ``23 Nov 08:13`` (UTC, as recorded)."""
+    try:
+        return datetime.fromisoformat(stamp).strftime("%d %b %H:%M")
+    except ValueError:
+        return stamp[:16].replace("T", " ")
