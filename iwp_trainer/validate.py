@@ -100,7 +100,8 @@ def _describe(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return f"the text {value!r}"
+    text = repr(value)
+    return f"the text {text if len(text) <= 60 else text[:56] + '...' + text[0]}"
 
 
 class _Checker:
@@ -113,6 +114,7 @@ class _Checker:
 
     def _add(self, severity: str, code: str, message: str, path: tuple, hint: str | None, key: bool) -> None:
         pos = self.doc.key_pos(path) if key else self.doc.pos(path)
+        message = message.replace("\r", "\\r").replace("\n", "\\n")  # one problem, one line
         make = Diagnostic.error if severity == "error" else Diagnostic.warning
         self.diags.append(make(code, message, self.file, pos.line, pos.col, hint))
 
