@@ -69,6 +69,7 @@ CODES: dict[str, str] = {
     "SC209": "every choice hidden by flags when the node is reached",
     "SC210": "random branches lead to different best scores (warning)",
     "SC211": "too many flag and loop combinations to analyse",
+    "SC212": "a critical choice ranks as a best choice (warning)",
     "SC301": "unknown dimension",
     "SC302": "scored choice without `cites`",
     "SC303": "`cites` names no knowledge-base entry",
@@ -687,6 +688,25 @@ def _check_scoring(ck: _Checker, built: _Built, scenario: Scenario, dimensions: 
                 ck.warning("SC210", f"the random branches of `{node.id}` lead to different best `{dim}` scores "
                                     f"({detail}): unlucky players cannot reach the best",
                            built.node_path[node.id] + ("random",), "balance the points on each branch", key=True)
+    # The debrief points learners at the best choice: it must never be one that fails the attempt.
+    if not any(c.critical for _n, c in scenario.all_choices()):
+        return
+    states = analysis.reachable_states()
+    flagged: set[str] = set()
+    for state in states or ():
+        node = scenario.nodes[state[0]]
+        offered = analysis.available(node, state[1])
+        if not any(c.critical for c in offered):
+            continue
+        values = {c.id: analysis.move_value(state, c) for c in offered}
+        top = max(values.values())
+        for choice in offered:
+            if choice.critical and values[choice.id] == top and choice.id not in flagged:
+                flagged.add(choice.id)
+                ck.warning("SC212", f"critical choice `{choice.id}` scores as well as any other choice at "
+                                    f"`{node.id}`, so the debrief would show it as a best choice",
+                           built.choice_path[id(choice)],
+                           "give it fewer points than the right choice (usually negative ones)")
 
 
 # -- scripted tests -----------------------------------------------------------------------------

@@ -60,6 +60,7 @@ CASES = [
     ("sc208-choices-and-random", "SC208", 17, "error", "both `choices` and `random`"),
     ("sc209-all-hidden", "SC209", 24, "error", "flags (promised)"),
     ("sc210-random-unequal", "SC210", 22, "warning", "different best `reallocation`"),
+    ("sc212-critical-best", "SC212", 17, "warning", "critical choice `move-her`"),
     ("sc301-unknown-dimension", "SC301", 5, "error", "did you mean `sanctions`?"),
     ("sc302-no-cites", "SC302", 12, "error", "cites no knowledge-base entry"),
     ("sc303-unknown-cite", "SC303", 16, "error", "did you mean `reallocation-not-allowed`?"),
