@@ -71,15 +71,19 @@ class IwpApp(App[int]):
         "problems": ProblemsScreen,
     }
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit: everything recorded is kept"),
         Binding("f1,question_mark", "help", "Help", key_display="?"),
-        Binding("f2", "go('ask')", "Ask", show=False),
+        # One footer item for the five screens (the navigation bar names each with its key).
+        Binding("f2", "go('ask')", "Screens", key_display="F2-F6", tooltip="F2 Ask, F3 Browse, F4 Practise, "
+                "F5 Progress, F6 Problems"),
         Binding("f3", "go('browse')", "Browse", show=False),
         Binding("f4", "go('practise')", "Practise", show=False),
         Binding("f5", "go('progress')", "Progress", show=False),
         Binding("f6", "go('problems')", "Problems", show=False),
-        Binding("ctrl+r", "reload", "Reload", tooltip="Re-read kb/ and scenarios/ after editing them"),
-        Binding("ctrl+t", "toggle_theme", "Theme", tooltip="Switch between light and dark"),
+        # Shown in the footer of the Problems screen (where trainers need it) and in the help (F1);
+        # left out of the other footers so everything else fits in 80 columns.
+        Binding("ctrl+r", "reload", "Reload", show=False, tooltip="Re-read kb/ and scenarios/ after editing them"),
+        Binding("ctrl+t", "toggle_theme", "Theme", show=False, tooltip="Switch between light and dark"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit: everything recorded is kept"),
     ]
 
     def __init__(

@@ -58,6 +58,9 @@ class NavBar(Static):
                 )
             parts.append(piece)
         tabs = Content("│").join(parts)
+        title = Content.styled(" IWP trainer ", "bold")
+        if tabs.cell_length + title.cell_length + 24 <= width:  # room for the title and a learner
+            tabs = title + Content("│") + tabs
         right = Content("")
         if self.learner:
             room = width - tabs.cell_length - 2

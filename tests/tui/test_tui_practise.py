@@ -176,3 +176,17 @@ async def test_abandoning_an_attempt(make_app) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
         assert services.unfinished(app.store, "test") == []
         assert [a.status for a in services.attempts(app.store, "test")] == ["abandoned"]
+
+
+async def test_an_attempt_with_no_decisions_is_not_offered_for_resuming(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        scenario = SCENARIOS["fare"]
+        app.store.start_attempt("test", scenario.id, scenario.title, scenario.sha256, "practice", 1, {})
+        await open_practise(pilot, "fare")
+        assert app.screen.query_one(DataTable).get_row("fare")[0].startswith("  ")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        statuses = [a.status for a in services.attempts(app.store, "test")]
+        assert statuses == ["abandoned", "in_progress"]

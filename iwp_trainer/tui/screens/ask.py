@@ -204,7 +204,7 @@ class AskScreen(IwpScreen):
     MODE = "ask"
     AUTO_FOCUS = "#question"
     BINDINGS = [
-        Binding("1", "related(1)", "Open related", key_display="1-9"),
+        Binding("1", "related(1)", "Related", key_display="1-9"),
         *[Binding(str(n), f"related({n})", show=False) for n in range(2, 10)],
         Binding("ctrl+n", "not_helpful", "Didn't help"),
         Binding("escape", "clear", "Clear", show=False),

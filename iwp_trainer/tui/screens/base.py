@@ -32,7 +32,7 @@ class IwpScreen(Screen[Any]):
     def compose(self) -> ComposeResult:
         yield NavBar()
         yield from self.compose_body()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -28,9 +28,9 @@ class BrowseScreen(IwpScreen):
     MODE = "browse"
     AUTO_FOCUS = "#kb-tree"
     BINDINGS = [
-        Binding("1", "related(1)", "Open related", key_display="1-9"),
+        Binding("1", "related(1)", "Related", key_display="1-9"),
         *[Binding(str(n), f"related({n})", show=False) for n in range(2, 10)],
-        Binding("s", "scenarios", "Practise a citing scenario"),
+        Binding("s", "scenarios", "Practise it"),
     ]
     HELP = """\
 ### Browse

@@ -86,7 +86,8 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
         keep = self.selected_id()
         table.clear(columns=True)
         best = services.best_by_scenario(self.iwp.store, self.iwp.learner or "guest")
-        unfinished = {a.scenario_id for a in services.unfinished(self.iwp.store, self.iwp.learner or "guest")}
+        unfinished = {a.scenario_id for a in services.unfinished(self.iwp.store, self.iwp.learner or "guest")
+                      if a.choice_ids}
         rows = []
         for scenario in sorted(lib.scenarios.values(), key=lambda s: (s.level != "new", s.title.casefold())):
             dims = ", ".join(lib.dimension_name(d) for d in scenario.dimensions)
@@ -143,7 +144,7 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
             return
         dims = ", ".join(self.iwp.library.dimension_name(d) for d in scenario.dimensions)
         waiting = [a for a in services.unfinished(self.iwp.store, self.iwp.learner or "guest")
-                   if a.scenario_id == scenario.id]
+                   if a.scenario_id == scenario.id and a.choice_ids]
         note = ("\n↻ You have an unfinished attempt: Enter offers to resume it." if waiting else "")
         summary.update(Content.assemble((scenario.title, "bold"), "\n", scenario.summary, "\n",
                                         (f"Scores {dims}. Pass mark {round(scenario.pass_mark * 100)}% in each, "
@@ -158,7 +159,14 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
         if scenario is None:
             return
         learner = self.iwp.learner or "guest"
-        waiting = [a for a in services.unfinished(self.iwp.store, learner) if a.scenario_id == scenario.id]
+        waiting = []
+        for attempt in services.unfinished(self.iwp.store, learner):
+            if attempt.scenario_id != scenario.id:
+                continue
+            if attempt.choice_ids:
+                waiting.append(attempt)
+            else:  # opened but nothing decided (e.g. quit straight away): nothing worth resuming
+                services.call_store(self, "abandon_attempt", attempt.id)
         if not waiting:
             self.app.push_screen(PlayScreen(scenario, mode))
             return
@@ -191,7 +199,7 @@ class PlayScreen(IwpScreen):
     BINDINGS = [
         Binding("1", "pick(1)", "Choose", key_display="1-9"),
         *[Binding(str(n), f"pick({n})", show=False) for n in range(2, 10)],
-        Binding("c", "cited", "Cited policy"),
+        Binding("c", "cited", "Policy"),
         Binding("escape", "leave", "Leave"),
     ]
     HELP = PractiseScreen.HELP
@@ -358,9 +366,9 @@ class ResultScreen(IwpScreen):
     AUTO_FOCUS = "#result-scroll"
     BINDINGS = [
         Binding("r", "retry", "Retry"),
-        Binding("v", "review", "Review policy"),
-        Binding("n", "next", "Next scenario"),
-        Binding("escape", "back", "Back to list"),
+        Binding("v", "review", "Policy"),
+        Binding("n", "next", "Next"),
+        Binding("escape", "back", "List"),
     ]
     HELP = PractiseScreen.HELP
 
