@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from iwp_trainer.scenario_loader import (
     MAX_BYTES,
+    PARALLEL_MIN_FILES,
     load_scenario_file,
     load_scenarios,
     parse_yaml,
@@ -148,3 +149,19 @@ def test_loading_arbitrary_bytes_never_raises(tmp_path_factory, data: bytes) -> 
     path.write_bytes(data)
     scenario, diags = load_scenario_file(path, {}, None)
     assert scenario is None and diags
+
+
+def test_parallel_loading_matches_serial(tmp_path: Path) -> None:
+    shutil.copy(VALID / "dimensions.yaml", tmp_path)
+    tiny = (VALID / "tiny.yaml").read_text(encoding="utf-8")
+    for i in range(PARALLEL_MIN_FILES):
+        text = tiny.replace("id: tiny", f"id: tiny-{i}")
+        if i % 9 == 0:
+            text = text.replace("to: stays-end", "to: stays-ned", 1)  # some broken ones too
+        (tmp_path / f"tiny-{i}.yaml").write_text(text, encoding="utf-8")
+    serial = load_scenarios(tmp_path, KB_IDS)
+    parallel = load_scenarios(tmp_path, KB_IDS, jobs=2)
+    assert list(parallel.scenarios) == list(serial.scenarios)
+    assert len(serial.scenarios) == PARALLEL_MIN_FILES - len(range(0, PARALLEL_MIN_FILES, 9))
+    assert parallel.diagnostics == serial.diagnostics
+    assert parallel.scenarios["tiny-1"] == serial.scenarios["tiny-1"]
