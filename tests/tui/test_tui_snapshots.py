@@ -29,8 +29,18 @@ def asking(question: str, light: bool = False):
         pilot.app.screen.query_one(AskInput).value = question
         await pilot.press("enter")
         await wait_for(pilot, lambda: pilot.app.screen.query(Exchange).last().answered is not None)
-        await pilot.pause(0.5)  # after the exchange has been scrolled into place
+        await settled(pilot)
     return run_before
+
+
+async def settled(pilot) -> None:
+    """Wait until the conversation has stopped scrolling (the new answer is laid out and in place)."""
+    conversation = pilot.app.screen.query_one("#conversation")
+    await pilot.pause(0.4)  # the screen's own follow-up scrolls are due within 0.25 s
+    last = None
+    while (conversation.scroll_y, conversation.max_scroll_y) != last:
+        last = (conversation.scroll_y, conversation.max_scroll_y)
+        await pilot.pause(0.1)
 
 
 def test_ask_answer(make_app, snap_compare) -> None:
