@@ -214,7 +214,8 @@ def parse_yaml(text: str, file: str | Path) -> tuple[YamlDoc | None, list[Diagno
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        diags.append(Diagnostic.error("SC001", f"YAML syntax error: {message}", file, line, col))
+        diags.append(Diagnostic.error("SC001", f"YAML syntax error: {message}", file, line, col,
+                                      _syntax_hint(message)))
         return None, diags
     except yaml.YAMLError as exc:  # pragma: no cover - libyaml reports everything with marks
         diags.append(Diagnostic.error("SC001", f"YAML syntax error: {exc}", file, None, None))
@@ -231,6 +232,26 @@ def parse_yaml(text: str, file: str | Path) -> tuple[YamlDoc | None, list[Diagno
         return None, diags
     doc.data = root[0]
     return doc, diags
+
+
+_SYNTAX_HINTS = (
+    ("tab character", "indent with spaces, never tabs"),
+    ("mapping values are not allowed", 'text containing ": " must be in quotes'),
+    ("expected key", "check the indentation and quotes here and on the line before; "
+                     "to put a \" inside \"...\", write \\\" or use '...' instead"),
+    ("'-' indicator", "check the indentation: items of a list line up under each other"),
+    ("could not find expected ':'", "a key needs a colon and a space after it, e.g. `say: \"...\"`"),
+    ("unexpected end of stream", "a quote or bracket is not closed"),
+    ("found unexpected end", "a quote or bracket is not closed"),
+)
+
+
+def _syntax_hint(message: str) -> str | None:
+    """A plain-words fix for libyaml's commonest complaints."""
+    for needle, hint in _SYNTAX_HINTS:
+        if needle in message:
+            return hint
+    return None
 
 
 def _show_tag(tag: str) -> str:

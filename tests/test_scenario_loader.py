@@ -6,6 +6,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -165,3 +166,17 @@ def test_parallel_loading_matches_serial(tmp_path: Path) -> None:
     assert len(serial.scenarios) == PARALLEL_MIN_FILES - len(range(0, PARALLEL_MIN_FILES, 9))
     assert parallel.diagnostics == serial.diagnostics
     assert parallel.scenarios["tiny-1"] == serial.scenarios["tiny-1"]
+
+
+@pytest.mark.parametrize(("text", "line", "hint_words"), [
+    ("id: x\n\tsay: y\n", 2, "spaces, never tabs"),
+    ("id: x\nsay: I'm here: now\n", 2, 'must be in quotes'),
+    ('id: x\nsay: "She said "no""\n', 2, "use '...' instead"),
+    ('id: x\nsay: "unclosed\n', 3, "not closed"),
+])
+def test_syntax_errors_say_how_to_fix_common_mistakes(text: str, line: int, hint_words: str) -> None:
+    doc, diags = parse_yaml(text, "f.yaml")
+    assert doc is None
+    (diag,) = diags
+    assert (diag.code, diag.line) == ("SC001", line)
+    assert diag.hint and hint_words in diag.hint
