@@ -19,6 +19,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
@@ -51,6 +52,11 @@ MAX_CONCEPTS = 40
 EXPANSION_WEIGHT = 0.6  # glossary spellings the coach did not type count a little less
 CORRECTION_WEIGHT = 0.8
 OLD_BUILD_GRACE_SECONDS = 300.0
+# Large KBs: below PRUNE_MIN_DOCS entries every document is scored exactly; above, candidates come
+# from words in at most SELECTIVE_FRACTION of the entries (see SearchIndex._rank).
+PRUNE_MIN_DOCS = 1000
+SELECTIVE_FRACTION = 0.05
+CANDIDATES = 100
 
 # Words that carry no topic in a coach's question. Whoosh's list plus question words and fillers.
 STOPWORDS = frozenset(STOP_WORDS) | frozenset(
@@ -298,7 +304,8 @@ class SearchIndex:
         self.build = build
         self.fingerprint = fingerprint
         self._ix = whoosh_index.open_dir(str(build))
-        self._searcher = self._ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+        self._weighting = BM25F(B=0.75, K1=1.2)
+        self._searcher = self._ix.searcher(weighting=self._weighting)
         self._lock = threading.Lock()
         self._doc_count = self._searcher.doc_count()
         self._vocab_cache: dict[str, tuple[int, str | None]] = {}
@@ -430,24 +437,105 @@ class SearchIndex:
             concepts, weights = self.concepts(text, glossary)
             if not weights:
                 return SearchResult(tuple(concepts), (), self._doc_count)
-            subqueries = [
-                Term(field, term, boost=boost * weight)
-                for term, weight in weights.items()
-                for field, boost in FIELD_BOOSTS.items()
-            ]
-            results = self._searcher.search(Or(subqueries), limit=limit, terms=True)
+            ranked = self._rank(weights, limit)
+            contains = self._containing(weights, [docnum for docnum, _ in ranked])
             hits = []
-            for hit in results:
-                matched_terms = {
-                    t.decode("utf-8") if isinstance(t, bytes) else t for _, t in hit.matched_terms()
-                }
-                matched = frozenset(i for i, c in enumerate(concepts) if c.terms & matched_terms)
-                hits.append(Hit(hit["id"], float(hit.score), matched))
+            for docnum, score in ranked:
+                have = contains.get(docnum, set())
+                matched = frozenset(i for i, c in enumerate(concepts) if c.terms & have)
+                hits.append(Hit(self._searcher.stored_fields(docnum)["id"], float(score), matched))
             return SearchResult(tuple(concepts), tuple(hits), self._doc_count)
+
+    def _query(self, terms: Iterable[str], weights: dict[str, float]) -> Or:
+        return Or([
+            Term(field, term, boost=boost * weights[term])
+            for term in terms
+            for field, boost in FIELD_BOOSTS.items()
+        ])
+
+    def _rank(self, weights: dict[str, float], limit: int) -> list[tuple[int, float]]:
+        """The ``limit`` best (docnum, BM25F score) pairs for the weighted terms.
+
+        Small KBs are scored exactly. In large ones a word found in most entries ("claimant",
+        "trial") would make Whoosh score nearly every document, so candidates come from the
+        selective words only and the common words' scores are then added for those candidates,
+        read straight from their postings.
+        """
+        terms = list(weights)
+        n = self._doc_count
+        if n < PRUNE_MIN_DOCS:
+            selective = terms
+        else:
+            dfs = {term: self._df(term) for term in terms}
+            selective = [t for t in terms if dfs[t] <= SELECTIVE_FRACTION * n] or [min(terms, key=dfs.__getitem__)]
+        common = [t for t in terms if t not in selective]
+        want = limit if not common else max(limit, CANDIDATES)
+        results = self._searcher.search(self._query(selective, weights), limit=want)
+        scores = {hit.docnum: float(hit.score) for hit in results}
+        if common and scores:
+            reader = self._searcher.reader()
+            candidates = sorted(scores)
+            for term in common:
+                for field, boost in FIELD_BOOSTS.items():
+                    if not self._searcher.doc_frequency(field, term):
+                        continue
+                    scorer = self._weighting.scorer(self._searcher, field, term)
+                    matcher = reader.postings(field, term, scorer=scorer)
+                    for docnum in candidates:
+                        if _seek(matcher, docnum):
+                            scores[docnum] += matcher.score() * boost * weights[term]
+                        elif not matcher.is_active():
+                            break
+        return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+
+    def _containing(self, terms: Iterable[str], docnums: list[int]) -> dict[int, set[str]]:
+        """Which of ``terms`` each of ``docnums`` contains, read from the postings (top hits only)."""
+        found: dict[int, set[str]] = {}
+        if not docnums:
+            return found
+        wanted = sorted(set(docnums))
+        reader = self._searcher.reader()
+        for term in terms:
+            if not self._df(term):
+                continue
+            matcher = reader.postings(VOCAB_FIELD, term)
+            for docnum in wanted:
+                if _seek(matcher, docnum):
+                    found.setdefault(docnum, set()).add(term)
+                elif not matcher.is_active():
+                    break
+        return found
 
     def vocabulary_size(self) -> int:
         with self._lock:
             return sum(1 for _ in self._searcher.reader().lexicon(VOCAB_FIELD))
+
+
+def _seek(matcher, target: int) -> bool:
+    """Move a postings matcher forward to ``target``; True when that document has the term.
+
+    Whoosh's own ``skip_to`` steps through a block one posting at a time; for the block-based
+    postings of the default codec this jumps whole blocks, then bisects inside the block.
+    """
+    if not matcher.is_active():
+        return False
+    if not (hasattr(matcher, "_skip_to_block") and hasattr(matcher, "_blocklength")):
+        if matcher.id() < target:
+            matcher.skip_to(target)
+        return matcher.is_active() and matcher.id() == target
+    if matcher.id() >= target:
+        return matcher.id() == target
+    if target > matcher.block_max_id():
+        matcher._skip_to_block(lambda: target > matcher.block_max_id())
+        if not matcher.is_active():
+            return False
+    matcher.id()  # loads the block's ids
+    position = bisect.bisect_left(matcher._ids, target, matcher._i, matcher._blocklength)
+    if position >= matcher._blocklength:  # cannot happen while target <= block_max_id
+        matcher.skip_to(target)
+        return matcher.is_active() and matcher.id() == target
+    matcher._i = position
+    return matcher._ids[position] == target
 
 
 def _try_open(index_dir: Path, fingerprint: str, expected: int) -> SearchIndex | None:

@@ -242,3 +242,23 @@ def test_operator_words_are_plain_words(kb_dir: Path, tmp_path: Path) -> None:
     # "body:" must not restrict the field: the word "sanction" is only in the other entry's question.
     assert _top(index, kb_dir, "body:sanction") == "sanction-length"
     index.close()
+
+
+def test_large_kb_shortcut_scores_candidates_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above PRUNE_MIN_DOCS, candidates come from selective words and common words are added from
+    their postings: the candidates' scores must equal the exact BM25F scores."""
+    kb_dir = write_synthetic_kb(tmp_path / "kb", 150)
+    index = search.open_index(tmp_path / "index", load_kb(kb_dir), kb_dir)
+    queries = ["topic42 travel answer", "question about topic7", "topic99 topic100 travel"]
+    monkeypatch.setattr(search, "PRUNE_MIN_DOCS", 10**9)
+    exact = {q: index.search(q, None, limit=5).hits for q in queries}
+    monkeypatch.setattr(search, "PRUNE_MIN_DOCS", 0)
+    for q in queries:
+        pruned = index.search(q, None, limit=5).hits
+        assert pruned[0].id == exact[q][0].id
+        exact_scores = {h.id: h.score for h in exact[q]}
+        for hit in pruned:
+            if hit.id in exact_scores:
+                assert hit.score == pytest.approx(exact_scores[hit.id], rel=1e-6)
+        assert [h.matched for h in pruned[:1]] == [h.matched for h in exact[q][:1]]
+    index.close()
