@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -198,7 +199,7 @@ def test_mutated_scenarios_give_diagnostics_never_exceptions(tmp_path_factory, d
         parent = scenario_data
         for key in path[:-1]:
             parent = parent[key]
-        parent[path[-1]] = data.draw(_ODD_VALUES)
+        parent[path[-1]] = copy.deepcopy(data.draw(_ODD_VALUES))  # never share (or nest) one object
     target = tmp_path_factory.mktemp("mutated") / "group-swap.yaml"
     target.write_text(yaml.safe_dump(scenario_data), encoding="utf-8")
     scenario, diags = load_scenario_file(target, dims, KB_IDS)
