@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from iwp_trainer.tui.app import LIGHT_THEME
 from iwp_trainer.tui.screens.ask import AskInput, Exchange
@@ -34,12 +35,17 @@ def asking(question: str, light: bool = False):
 
 
 async def settled(pilot) -> None:
-    """Wait until the conversation has stopped scrolling (the new answer is laid out and in place)."""
-    conversation = pilot.app.screen.query_one("#conversation")
-    await pilot.pause(0.4)  # the screen's own follow-up scrolls are due within 0.25 s
+    """Wait until nothing on screen is still scrolling (new content laid out and in place)."""
+    for box in pilot.app.screen.query(Input):
+        box.cursor_blink = False  # a blinking cursor would make the picture depend on timing
+    await pilot.pause(0.4)  # the Ask screen's own follow-up scrolls are due within 0.25 s
+
+    def positions() -> list[tuple[float, float]]:
+        return [(w.scroll_y, w.max_scroll_y) for w in pilot.app.screen.query("*") if w.is_scrollable]
+
     last = None
-    while (conversation.scroll_y, conversation.max_scroll_y) != last:
-        last = (conversation.scroll_y, conversation.max_scroll_y)
+    while positions() != last:
+        last = positions()
         await pilot.pause(0.1)
 
 
@@ -58,7 +64,7 @@ def test_browse_entry(make_app, snap_compare) -> None:
         await pilot.press("f3")
         await pilot.pause()
         pilot.app.screen.show_entry("sanction-duration")
-        await pilot.pause(0.2)
+        await settled(pilot)
     assert snap_compare(make_app(), terminal_size=(100, 32), run_before=run_before)
 
 
@@ -67,7 +73,7 @@ def test_practise_list(make_app, snap_compare) -> None:
         await ready(pilot)
         await pilot.press("f4")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, PractiseScreen))
-        await pilot.pause()
+        await settled(pilot)
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
 
 
@@ -77,7 +83,7 @@ def test_playing_practice_mode(make_app, snap_compare) -> None:
         await pilot.press("f4", "enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, PlayScreen))
         await pilot.press("2")
-        await pilot.pause(0.2)
+        await settled(pilot)
     assert snap_compare(make_app(), terminal_size=(100, 32), run_before=run_before)
 
 
@@ -88,7 +94,7 @@ def test_result(make_app, snap_compare) -> None:
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, PlayScreen))
         await pilot.press("1", "2")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ResultScreen))
-        await pilot.pause(0.2)
+        await settled(pilot)
     assert snap_compare(make_app(), terminal_size=(100, 32), run_before=run_before)
 
 
@@ -96,5 +102,5 @@ def test_problems(make_app, snap_compare) -> None:
     async def run_before(pilot) -> None:
         await ready(pilot)
         await pilot.press("f6")
-        await pilot.pause(0.2)
+        await settled(pilot)
     assert snap_compare(make_app("broken"), terminal_size=(100, 24), run_before=run_before)
