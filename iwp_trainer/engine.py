@@ -59,6 +59,7 @@ class Analysis:
             c.id: self.scc.get(node.id) for node in nodes.values() for c in node.choices
             if c.id in self.repeatable}
         self._memo: dict[State, tuple[float, ...]] = {}
+        self._explored: tuple[int, dict[State, list[State]] | None] | None = None
         self.objectives: tuple[str, ...] = (TOTAL, *scenario.dimensions)
         self._index = {name: i for i, name in enumerate(self.objectives)}
         self._zero: tuple[float, ...] = (0,) * len(self.objectives)
@@ -205,22 +206,55 @@ class Analysis:
         best = self.values(self.start_state())
         return {d: best[i + 1] for i, d in enumerate(self.scenario.dimensions)}
 
+    def explore(self, limit: int = 50_000) -> dict[State, list[State]] | None:
+        """Every state an attempt can be in, with the states each leads to (cached).
+
+        ``None`` when there are more than ``limit`` states.
+        """
+        if self._explored is not None and limit <= self._explored[0]:
+            return self._explored[1]
+        start = self.start_state()
+        graph: dict[State, list[State]] = {}
+        if start[0] in self.scenario.nodes:
+            frontier = [start]
+            graph[start] = []
+            while frontier:
+                current = frontier.pop()
+                targets = graph[current]
+                for _c, nxt, _f in self.transitions(current):
+                    targets.append(nxt)
+                    if nxt not in graph:
+                        if len(graph) >= limit:
+                            self._explored = (limit, None)
+                            return None
+                        graph[nxt] = []
+                        frontier.append(nxt)
+        self._explored = (limit, graph)
+        return graph
+
     def reachable_states(self, limit: int = 50_000) -> set[State] | None:
         """Every state an attempt can be in (``None`` when there are more than ``limit``)."""
-        start = self.start_state()
-        if start[0] not in self.scenario.nodes:
-            return set()
-        seen = {start}
-        frontier = [start]
+        graph = self.explore(limit)
+        return None if graph is None else set(graph)
+
+    def trapped_states(self, limit: int = 50_000) -> set[State] | None:
+        """Reachable states from which no ending can be reached (flags can close every way out)."""
+        graph = self.explore(limit)
+        if graph is None:
+            return None
+        incoming: dict[State, list[State]] = {state: [] for state in graph}
+        for state, targets in graph.items():
+            for target in targets:
+                incoming[target].append(state)
+        nodes = self.scenario.nodes
+        good = {state for state in graph if nodes[state[0]].is_ending}
+        frontier = list(good)
         while frontier:
-            current = frontier.pop()
-            for _c, nxt, _f in self.transitions(current):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    if len(seen) > limit:
-                        return None
-                    frontier.append(nxt)
-        return seen
+            for source in incoming[frontier.pop()]:
+                if source not in good:
+                    good.add(source)
+                    frontier.append(source)
+        return set(graph) - good
 
 
 def analyse(scenario: Scenario) -> Analysis:

@@ -602,7 +602,7 @@ def _check_graph(ck: _Checker, built: _Built, scenario: Scenario) -> None:
         return
 
     # With flags, some choices are hidden: explore what attempts can actually meet.
-    from iwp_trainer.engine import TOTAL, analyse
+    from iwp_trainer.engine import analyse
 
     analysis = analyse(scenario)
     if not analysis.used_flags:
@@ -611,13 +611,11 @@ def _check_graph(ck: _Checker, built: _Built, scenario: Scenario) -> None:
     if states is None:
         return  # too many flag combinations to explore; the static checks above still hold
     stuck: dict[str, list[frozenset[str]]] = {}
-    trapped: set[str] = set()
     for state in states:
         node = nodes[state[0]]
         if node.choices and not analysis.available(node, state[1]):
             stuck.setdefault(node.id, []).append(state[1])
-        elif not node.is_ending and analysis.value(state, TOTAL) == float("-inf"):
-            trapped.add(node.id)
+    trapped = {state[0] for state in analysis.trapped_states() or ()}
     for node_id in sorted(stuck):
         flags = ", ".join(min(sorted(f) for f in stuck[node_id])) or "none"
         ck.error("SC209", f"node `{node_id}` can be reached with flags ({flags}) that hide every "
