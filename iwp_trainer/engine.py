@@ -390,9 +390,13 @@ class Result:
 class Playthrough:
     """One attempt at a scenario. Random branches and the order of choices follow ``seed``."""
 
-    def __init__(self, scenario: Scenario, seed: int = 0, shuffle: bool | None = None) -> None:
+    def __init__(self, scenario: Scenario, seed: int = 0, shuffle: bool | None = None,
+                 explain: bool = True) -> None:
+        """``explain=False`` skips working out the best choice at each decision (decisions then
+        have no ``best_choice_ids``): ``check``'s scripted tests only need the result."""
         self.scenario = scenario
         self.seed = seed
+        self.explain = explain
         self.shuffle = scenario.shuffle if shuffle is None else shuffle
         self.analysis = analyse(scenario)
         self._rng = random.Random(seed)
@@ -461,7 +465,7 @@ class Playthrough:
             hint = f"; did you mean `{close[0]}`?" if close else ""
             raise ValueError(f"choice `{choice_id}` is not available at node `{self._node.id}`"
                              f" (available: {', '.join(sorted(offered)) or 'none'}){hint}")
-        best = self.best_choices()
+        best = self.best_choices() if self.explain else []
         fresh = choice.id not in self.taken
         points = {d: (choice.scores.get(d, 0) if fresh else 0) for d in self.scenario.dimensions}
         decision = Decision(

@@ -715,7 +715,7 @@ def _run_tests(ck: _Checker, built: _Built, scenario: Scenario, dimensions: dict
 
     for test in scenario.tests:
         tpath = built.test_path[id(test)]
-        play = Playthrough(scenario, seed=test.seed, shuffle=False)
+        play = Playthrough(scenario, seed=test.seed, shuffle=False, explain=False)
         failed = False
         for i, choice_id in enumerate(test.choose):
             if play.finished:

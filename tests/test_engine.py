@@ -387,3 +387,11 @@ def test_property_best_path_scores_the_maximum(scenario: Scenario) -> None:
     assert play.finished
     result = play.result()
     assert sum(s.earned for s in result.scores.values()) == best[TOTAL]
+
+
+def test_explain_off_skips_best_choices_but_scores_the_same(group_swap: Scenario) -> None:
+    path = ["ask-why", "explain-process", "ask-why", "reassure", "normal-process"]
+    quick = Playthrough(group_swap, seed=2, shuffle=False, explain=False)
+    for choice_id in path:
+        assert quick.choose(choice_id).best_choice_ids == ()
+    assert quick.result().scores == play_path(group_swap, path, seed=2).scores
