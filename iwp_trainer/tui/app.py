@@ -157,7 +157,8 @@ class IwpApp(App[int]):
             answerer = services.open_answerer(self.kb_dir, self.index_dir, progress=progress)
             error = None
         except Exception as exc:  # shown on the Ask screen; the rest of the app still works
-            answerer, error = None, f"{type(exc).__name__}: {exc}"
+            worded = type(exc).__name__ == "AskError"  # already a sentence for the user
+            answerer, error = None, str(exc) if worded else f"{type(exc).__name__}: {exc}"
         if not worker.is_cancelled:
             self.post_message(AnswererReady(answerer, error))
 

@@ -138,8 +138,8 @@ class EntryScreen(ModalScreen[None]):
             yield Static("", classes="dialog-title", id="entry-heading")
             with VerticalScroll(id="entry-scroll"):
                 yield Static("", id="entry-title", classes="answer-title")
-                yield Markdown("", id="entry-body")
                 yield Static("", id="entry-citation", classes="citation")
+                yield Markdown("", id="entry-body")
             yield Label("Esc closes · ← → other cited answers", classes="dim")
 
     def on_mount(self) -> None:

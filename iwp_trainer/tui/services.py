@@ -66,8 +66,9 @@ def load_library(kb_dir: Path, scenarios_dir: Path) -> Library:
     try:
         from iwp_trainer.scenario_loader import load_scenarios
 
-        # When the KB itself could not be read, do not also reject every scenario for its cites.
-        sset = load_scenarios(scenarios_dir, set(lib.entries) if lib.kb is not None else None)
+        # When no KB entry could be read, do not also reject every scenario for its cites: the one
+        # problem to fix is the KB, and the scenarios can still be practised.
+        sset = load_scenarios(scenarios_dir, set(lib.entries) if lib.entries else None)
         lib.scenarios = dict(sset.scenarios)
         lib.dimensions = dict(getattr(sset, "dimensions", {}) or {})
         lib.diagnostics.extend(getattr(sset, "diagnostics", []) or [])

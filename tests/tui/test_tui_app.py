@@ -112,3 +112,19 @@ async def test_an_unusable_database_still_opens_the_app_and_says_so(make_app, tm
         await ready(pilot)
         assert isinstance(app.store, services.SessionStore)
         assert any("Recording is off" in n.message for n in app._notifications)
+
+
+async def test_a_missing_kb_folder_leaves_one_problem_and_practise_working(make_app, tmp_path) -> None:
+    app = make_app(kb=tmp_path / "no-such-kb")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        assert app.answerer is None and "no-such-kb" in app.answerer_error
+        label = str(app.screen.query_one("#index-label", Label).render())
+        assert label.startswith("Ask is unavailable") and "Problems (F6)" in label
+        assert len(app.library.diagnostics) == 1  # the folder, not every scenario's citations
+        assert sorted(app.library.scenarios) == ["fare", "swap"]
+        app.screen.query_one(AskInput).value = "how long does a sanction last"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.query(Exchange).last().answered is None
+        assert "Search is unavailable" in str(app.screen.query(Exchange).last().query_one(".error").render())

@@ -261,7 +261,7 @@ Type a question in your own words and press **Enter**. The answer shows its **so
                 self.answer(exchange)
         elif self.iwp.answerer_error:
             status.display = True
-            label.update(f"Search is unavailable: {self.iwp.answerer_error}. Browse (F3) still works.")
+            label.update(f"Ask is unavailable: {self.iwp.answerer_error}. See Problems (F6).")
             bar.display = False
             for exchange in self.pending:
                 exchange.show_error(self.iwp.answerer_error)

@@ -58,11 +58,12 @@ its source, its related entries and the scenarios that cite it.
         with Horizontal(id="browse"):
             tree: Tree[tuple[str, str]] = Tree("Knowledge base", id="kb-tree")
             tree.show_root = False
+            tree.guide_depth = 3  # narrower guides leave more room for the questions
             yield tree
             with VerticalScroll(id="entry-view"):
                 yield Static("", id="entry-title", classes="answer-title")
-                yield Markdown("Choose an entry on the left.", id="entry-body")
                 yield Static("", id="entry-citation", classes="citation")
+                yield Markdown("Choose an entry on the left.", id="entry-body")
                 yield Vertical(id="entry-related")
                 yield Static("", id="entry-cited-by", classes="related")
 
@@ -147,11 +148,12 @@ its source, its related entries and the scenarios that cite it.
                           if aliases else None)
         self.query_one("#entry-cited-by", Static).update("")
 
-    def _display_branch(self, label: str, count: int) -> None:
+    def _display_branch(self, label: str, count: int, what: str) -> None:
         self.current = None
         self.related, self.citing = [], []
         self.query_one("#entry-title", Static).update(Content.styled(label, "bold"))
-        self.query_one("#entry-body", Markdown).update(f"{count} entries. Open the branch and choose one.")
+        self.query_one("#entry-body", Markdown).update(
+            f"{count} {what}. Press Enter to open or close the branch, ↓ to choose one.")
         for name in ("#entry-citation", "#entry-cited-by"):
             self.query_one(name, Static).update("")
         self._set_related(None)
@@ -172,7 +174,9 @@ its source, its related entries and the scenarios that cite it.
         elif kind == "term":
             self._display_term(key)
         elif kind in ("document", "section", "glossary"):
-            self._display_branch(str(event.node.label), sum(1 for n in _walk(event.node) if n.data and n.data[0] in ("entry", "term")))
+            count = sum(1 for n in _walk(event.node) if n.data and n.data[0] in ("entry", "term"))
+            self._display_branch(str(event.node.label).rsplit(" (", 1)[0], count,
+                                 "terms" if kind == "glossary" else "entries")
 
     # --- keys ----------------------------------------------------------------------------------
 
