@@ -273,14 +273,19 @@ class Answerer:
 def open_answerer(kb_dir: Path, index_dir: Path, progress: ProgressFn | None = None,
                   rebuild: bool = False) -> Answerer:
     """Load the KB and open its index (building it if needed). Raises :class:`AskError`."""
-    from iwp_trainer.search import SearchIndexError, open_index
+    from iwp_trainer.search import SearchIndexError, kb_fingerprint, load_snapshot, open_index
 
     kb_dir = Path(kb_dir)
     if not kb_dir.is_dir():
         raise AskError(f"knowledge base folder not found: {kb_dir} (pass --kb DIR or set IWP_TRAINER_KB)")
-    kb = load_kb(kb_dir)
+    fingerprint = kb_fingerprint(kb_dir)
+    # An index built from exactly these files carries the parsed KB: no need to parse it again.
+    kb = None if rebuild else load_snapshot(Path(index_dir), fingerprint)
+    if kb is None:
+        kb = load_kb(kb_dir)
     try:
-        index = open_index(Path(index_dir), kb, kb_dir, progress=progress, rebuild=rebuild)
+        index = open_index(Path(index_dir), kb, kb_dir, progress=progress, rebuild=rebuild,
+                           fingerprint=fingerprint)
     except SearchIndexError as exc:
         raise AskError(str(exc)) from None
     return Answerer(kb, index, kb_dir, Path(index_dir))

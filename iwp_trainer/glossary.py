@@ -150,12 +150,14 @@ class Term:
         return tuple(out)
 
 
-def _form_pattern(form: str) -> re.Pattern[str]:
-    """Whole-word pattern for one spelling; case-sensitive only for acronyms that are common words."""
-    case_sensitive = form.lower() in _COMMON_WORDS and form != form.lower()
-    flags = 0 if case_sensitive else re.IGNORECASE
-    escaped = r"\s+".join(re.escape(word) for word in form.split())
-    return re.compile(rf"(?<![\w&]){escaped}(?![\w&])", flags)
+def _case_sensitive(form: str) -> bool:
+    """Only an acronym that is also a common word ("IS") must match in its exact case."""
+    return form.lower() in _COMMON_WORDS and form != form.lower()
+
+
+def _normal(text: str, sensitive: bool) -> str:
+    joined = " ".join(text.split())
+    return joined if sensitive else joined.lower()
 
 
 @dataclass
@@ -167,7 +169,7 @@ class Glossary:
     path: Path | None = None
 
     def __post_init__(self) -> None:
-        self._patterns: list[tuple[re.Pattern[str], Term]] | None = None
+        self._patterns: list[tuple[re.Pattern[str], dict[str, Term], bool]] | None = None
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -175,12 +177,30 @@ class Glossary:
     def __iter__(self):
         return iter(self.terms.values())
 
-    def _compiled(self) -> list[tuple[re.Pattern[str], Term]]:
+    def _compiled(self) -> list[tuple[re.Pattern[str], dict[str, Term], bool]]:
+        """One regex per case rule matching every spelling, longest first, at every position.
+
+        A single alternation is much quicker than one search per spelling when indexing thousands
+        of entries; the lookahead lets spellings nested in longer ones still be found.
+        """
         if self._patterns is None:
-            pairs = [(form, term) for term in self.terms.values() for form in term.forms]
-            # Longest spelling first so "work search review" wins over "work coach" fragments.
-            pairs.sort(key=lambda pair: -len(pair[0]))
-            self._patterns = [(_form_pattern(form), term) for form, term in pairs]
+            groups: dict[bool, dict[str, Term]] = {False: {}, True: {}}
+            for term in self.terms.values():
+                for form in term.forms:
+                    sensitive = _case_sensitive(form)
+                    key = _normal(form, sensitive)
+                    if key:
+                        groups[sensitive].setdefault(key, term)
+            compiled = []
+            for sensitive, forms in groups.items():
+                if not forms:
+                    continue
+                ordered = sorted(forms, key=lambda f: (-len(f), f))
+                alternation = "|".join(r"\s+".join(re.escape(w) for w in f.split()) for f in ordered)
+                pattern = re.compile(rf"(?<![\w&])(?=({alternation})(?![\w&]))",
+                                     0 if sensitive else re.IGNORECASE)
+                compiled.append((pattern, forms, sensitive))
+            self._patterns = compiled
         return self._patterns
 
     def lookup(self, text: str) -> Term | None:
@@ -194,10 +214,11 @@ class Glossary:
     def find(self, text: str) -> list[Term]:
         """Terms mentioned in ``text`` (by name or alias), in order of first mention, no repeats."""
         found: dict[str, tuple[int, Term]] = {}
-        for pattern, term in self._compiled():
-            match = pattern.search(text)
-            if match and (term.term not in found or match.start() < found[term.term][0]):
-                found[term.term] = (match.start(), term)
+        for pattern, forms, sensitive in self._compiled():
+            for match in pattern.finditer(text):
+                term = forms.get(_normal(match.group(1), sensitive))
+                if term is not None and (term.term not in found or match.start() < found[term.term][0]):
+                    found[term.term] = (match.start(), term)
         return [term for _, term in sorted(found.values(), key=lambda pair: pair[0])]
 
     def expand(self, text: str) -> str:

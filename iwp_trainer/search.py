@@ -40,13 +40,14 @@ from whoosh.scoring import BM25F
 from whoosh.support.levenshtein import damerau_levenshtein
 
 from iwp_trainer.glossary import GLOSSARY_FILE, Glossary
-from iwp_trainer.kb import KnowledgeBase, entry_files, plain_text
+from iwp_trainer.kb import KnowledgeBase, entry_files, kb_from_data, kb_to_data, plain_text
 
 # Bump whenever the schema, the analyzer or the indexed text changes: old indexes are rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 POINTER = "CURRENT"
 META = "meta.json"
+SNAPSHOT = "kb.json"  # the loaded KB the index was built from, for fast cold starts
 MAX_QUERY_CHARS = 2000  # a pasted essay is cut here; the first words carry the question
 MAX_CONCEPTS = 40
 EXPANSION_WEIGHT = 0.6  # glossary spellings the coach did not type count a little less
@@ -158,16 +159,17 @@ class SearchResult:
 def kb_fingerprint(kb_dir: Path) -> str:
     """Content hash of the KB files and the schema version: what the index was built from."""
     digest = hashlib.sha256(f"schema={SCHEMA_VERSION}\n".encode())
-    files = list(entry_files(kb_dir))
+    files = [str(p) for p in entry_files(kb_dir)]
     glossary = kb_dir / GLOSSARY_FILE
     if glossary.is_file():
-        files.append(glossary)
-    for path in files:
+        files.append(str(glossary))
+    for name in files:
         try:
-            data = path.read_bytes()
+            with open(name, "rb") as handle:
+                data = handle.read()
         except OSError:
             data = b"<unreadable>"
-        digest.update(path.name.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(os.path.basename(name).encode("utf-8", "surrogateescape") + b"\0")
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
     return digest.hexdigest()
@@ -276,6 +278,7 @@ def build_index(index_dir: Path, kb: KnowledgeBase, fingerprint: str,
             writer.cancel()
             raise
         ix.close()
+        (tmp / SNAPSHOT).write_text(json.dumps(kb_to_data(kb), ensure_ascii=False), encoding="utf-8")
         meta = {"schema": SCHEMA_VERSION, "fingerprint": fingerprint, "count": total,
                 "built": time.time()}
         (tmp / META).write_text(json.dumps(meta), encoding="utf-8")
@@ -538,6 +541,26 @@ def _seek(matcher, target: int) -> bool:
     return matcher._ids[position] == target
 
 
+def load_snapshot(index_dir: Path, fingerprint: str) -> KnowledgeBase | None:
+    """The KB saved with the current index, if that index was built from exactly these files.
+
+    Parsing thousands of Markdown files costs seconds; reading this snapshot costs milliseconds.
+    Anything missing, stale or unreadable gives None (the caller then loads ``kb/`` itself).
+    """
+    build = _current_build(Path(index_dir))
+    if build is None:
+        return None
+    meta = _read_meta(build)
+    if not meta or meta.get("schema") != SCHEMA_VERSION or meta.get("fingerprint") != fingerprint:
+        return None
+    try:
+        data = json.loads((build / SNAPSHOT).read_text(encoding="utf-8"))
+        kb = kb_from_data(data)
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    return kb if len(kb) == meta.get("count") else None
+
+
 def _try_open(index_dir: Path, fingerprint: str, expected: int) -> SearchIndex | None:
     build = _current_build(index_dir)
     if build is None or not build.is_dir():
@@ -558,13 +581,14 @@ def _try_open(index_dir: Path, fingerprint: str, expected: int) -> SearchIndex |
 
 
 def open_index(index_dir: Path, kb: KnowledgeBase, kb_dir: Path, progress: ProgressFn | None = None,
-               rebuild: bool = False) -> SearchIndex:
+               rebuild: bool = False, fingerprint: str | None = None) -> SearchIndex:
     """Open the index for ``kb``, building it first when missing, stale, damaged or asked to.
 
+    ``fingerprint`` may be passed when the caller already hashed ``kb_dir``.
     Raises :class:`SearchIndexError` only when the index folder cannot be written at all.
     """
     index_dir = Path(index_dir)
-    fingerprint = kb_fingerprint(Path(kb_dir))
+    fingerprint = fingerprint or kb_fingerprint(Path(kb_dir))
     if not rebuild:
         opened = _try_open(index_dir, fingerprint, len(kb))
         if opened is not None:
