@@ -8,7 +8,6 @@ thread workers so the Ask screen is usable at once and shows how far indexing ha
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from iwp_trainer import paths
+from iwp_trainer import paths, settings
 from iwp_trainer.tui import services
 from iwp_trainer.tui.commands import IwpCommands
 from iwp_trainer.tui.dialogs import HelpScreen, LearnerNameScreen
@@ -110,8 +109,6 @@ class IwpApp(App[int]):
         self.index_progress: tuple[int, int] = (0, 0)
         self.store: Any = services.SessionStore()
         self.store_notice: str | None = None
-        self.started = time.monotonic()
-        self.first_screen_at: float | None = None
         self.theme = DARK_THEME
 
     # --- start-up ------------------------------------------------------------------------------
@@ -125,7 +122,6 @@ class IwpApp(App[int]):
         # Read the files and open the index once the first screen is painted, both in threads.
         self.call_after_refresh(self.load_library, False)
         self.call_after_refresh(self.open_index)
-        self.first_screen_at = time.monotonic()
         if not self.learner:
             self.learner = _settings_get("learner") or ""
         if not self.learner:
@@ -273,39 +269,23 @@ class IwpApp(App[int]):
 
 
 def _settings_get(key: str) -> str | None:
-    """Read a remembered setting through the core settings module, if it has landed."""
+    """A remembered setting; a missing or damaged settings file is never fatal."""
     try:
-        from iwp_trainer import settings
-    except ImportError:
-        return None
-    getter = getattr(settings, "get_learner", None) if key == "learner" else None
-    try:
-        if getter is not None:
-            return getter()
-        load = getattr(settings, "load_settings", None) or getattr(settings, "load", None)
-        if load is not None:
-            data = load()
-            value = data.get(key) if isinstance(data, dict) else getattr(data, key, None)
-            return str(value) if value else None
+        if key == "learner":
+            return settings.get_learner()
+        value = settings.load_settings().get(key)
+        return str(value) if value else None
     except Exception:
         return None
-    return None
 
 
 def _settings_set(key: str, value: str) -> None:
     try:
-        from iwp_trainer import settings
-    except ImportError:
-        return
-    try:
-        setter = getattr(settings, "set_learner", None) if key == "learner" else None
-        if setter is not None:
-            setter(value)
-            return
-        save = getattr(settings, "save_setting", None)
-        if save is not None:
-            save(key, value)
-    except Exception:
+        if key == "learner":
+            settings.set_learner(value)
+        else:
+            settings.save_setting(key, value)
+    except Exception:  # an unwritable settings file only means it is asked again next time
         pass
 
 

@@ -6,6 +6,7 @@ import pytest
 from textual.geometry import Region
 from textual.widgets import Footer
 
+from iwp_trainer import settings
 from iwp_trainer.tui.app import DARK_THEME, LIGHT_THEME
 from iwp_trainer.tui.dialogs import HelpScreen
 from iwp_trainer.tui.screens.practise import PlayScreen
@@ -77,5 +78,10 @@ async def test_help_and_theme_switch(make_app) -> None:
         assert app.theme == DARK_THEME
         await pilot.press("ctrl+t")
         assert app.theme == LIGHT_THEME
+        assert settings.load_settings()["theme"] == LIGHT_THEME  # remembered for next time
+    again = make_app()
+    async with again.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert again.theme == LIGHT_THEME
         await pilot.press("ctrl+t")
-        assert app.theme == DARK_THEME
+        assert again.theme == DARK_THEME
