@@ -187,3 +187,39 @@ def test_out_of_scope_refusals_on_the_question_set(shipped: Answerer, question_s
     out_of_scope = question_set["out_of_scope"]
     answered = [q for q in out_of_scope if shipped.ask(q).answered]
     assert 1 - len(answered) / len(out_of_scope) >= 0.90, answered
+
+
+def test_a_fresh_index_brings_its_kb_so_files_are_not_parsed_again(
+    fixtures_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import iwp_trainer.answer as answer_module
+
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(fixtures_dir / "kb" / "good", kb_dir)
+    first = open_answerer(kb_dir, tmp_path / "index")
+    first.close()
+
+    def no_parsing(path: Path):
+        raise AssertionError("load_kb should not run while the index is fresh")
+
+    monkeypatch.setattr(answer_module, "load_kb", no_parsing)
+    second = open_answerer(kb_dir, tmp_path / "index")
+    assert second.kb.entries == first.kb.entries
+    assert second.ask("travel costs refunded").matches[0].entry.id == "travel-costs"
+    second.close()
+    # After an edit the snapshot is stale: the files must be parsed again.
+    path = kb_dir / "travel-costs.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="should not run"):
+        open_answerer(kb_dir, tmp_path / "index")
+
+
+def test_a_damaged_snapshot_falls_back_to_the_files(fixtures_dir: Path, tmp_path: Path) -> None:
+    from iwp_trainer import search
+
+    open_answerer(fixtures_dir / "kb" / "good", tmp_path / "index").close()
+    build = tmp_path / "index" / (tmp_path / "index" / search.POINTER).read_text().strip()
+    (build / search.SNAPSHOT).write_text('{"entries": [{"id": 1}]}', encoding="utf-8")
+    answerer = open_answerer(fixtures_dir / "kb" / "good", tmp_path / "index")
+    assert sorted(answerer.kb.entries) == ["moving-groups", "sanction-length", "travel-costs"]
+    answerer.close()

@@ -161,3 +161,16 @@ def test_shipped_kb_loads_cleanly(shipped_kb: Path) -> None:
     for entry in kb:
         assert entry.citation.startswith(entry.source_document)
         assert entry.path.read_text(encoding="utf-8").splitlines()[entry.line - 1].startswith("id:")
+
+
+def test_snapshot_round_trip_keeps_everything(broken_kb: Path) -> None:
+    import json
+
+    from iwp_trainer.kb import kb_from_data, kb_to_data
+
+    kb = load_kb(broken_kb)
+    copy = kb_from_data(json.loads(json.dumps(kb_to_data(kb))))
+    assert copy.entries == kb.entries
+    assert copy.diagnostics == kb.diagnostics
+    assert copy.glossary.terms == kb.glossary.terms
+    assert copy.glossary.diagnostics == kb.glossary.diagnostics
