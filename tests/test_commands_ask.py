@@ -37,6 +37,13 @@ def test_answer_shows_title_body_source_and_related(capsys, good_kb: Path) -> No
     assert "**" not in out
 
 
+def test_glossary_terms_in_the_question_are_spelled_out(capsys, good_kb: Path) -> None:
+    code, out, _ = _run(capsys, "--kb", str(good_kb), "ask", "can the FSF refund travel costs")
+    assert code == 0
+    assert out.startswith("Can trial claimants get their travel costs refunded?")
+    assert "Terms in your question:\n  - FSF: Flexible Support Fund.\n" in out
+
+
 def test_question_may_be_given_as_several_words(capsys, good_kb: Path) -> None:
     code, out, _ = _run(capsys, "--kb", str(good_kb), "ask", "travel", "costs", "refunded")
     assert code == 0 and out.startswith("Can trial claimants get their travel costs refunded?")

@@ -63,6 +63,20 @@ def _wrap(text: str, width: int) -> str:
     return "\n\n".join(out)
 
 
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + "." if dot else text
+
+
+def print_terms(question: str, kb: Any, out: TextIO) -> None:
+    """Spell out the glossary terms a question used ("FSF: Flexible Support Fund.")."""
+    terms = kb.glossary.find(question)
+    if terms:
+        out.write("\nTerms in your question:\n")
+        for term in terms:
+            out.write(f"  - {term.term}: {_first_sentence(term.meaning)}\n")
+
+
 def print_answer(answer: Any, kb: Any, out: TextIO, width: int = 88) -> None:
     """The human-readable form of an :class:`~iwp_trainer.answer.Answer`."""
     if answer.answered and answer.matches:
@@ -80,17 +94,19 @@ def print_answer(answer: Any, kb: Any, out: TextIO, width: int = 88) -> None:
             out.write("\nAlso close:\n")
             for other in others:
                 out.write(f"  - {other.title}\n")
+        print_terms(answer.question, kb, out)
         return
     shown = " ".join(answer.question.split())
     if len(shown) > 80:
         shown = shown[:77] + "..."
     out.write(f'No confident answer to "{shown}" in the knowledge base.\n' if shown
               else "No question was given.\n")
-    out.write(f"{answer.reason}\n")
+    out.write(textwrap.fill(answer.reason, width=width) + "\n")
     if answer.matches:
         out.write("\nClosest topics:\n")
         for match in answer.matches:
             out.write(f"  - {match.entry.title} ({match.entry.citation})\n")
+    print_terms(answer.question, kb, out)
     out.write("\n" + textwrap.fill(FALLBACK_ROUTES, width=width) + "\n")
 
 
