@@ -674,14 +674,20 @@ def _check_scoring(ck: _Checker, built: _Built, scenario: Scenario, dimensions: 
         if value <= 0:
             ck.error("SC304", f"no path through the scenario can score any `{dim}` points", built.dim_path[dim],
                      "add a positively scored choice for it or remove it from `dimensions`")
-    for node in scenario.nodes.values():
+    # Random branches should offer the same best score, whatever state the attempt is in there.
+    states = analysis.reachable_states()
+    if states is None:  # too many to list: judge each random node from a fresh start instead
+        states = {(n.id, frozenset(), frozenset()) for n in scenario.nodes.values() if n.random}
+    warned: set[tuple[str, str]] = set()
+    for state in sorted(states, key=lambda st: st[0]):
+        node = scenario.nodes[state[0]]
         if len(node.random) < 2:
             continue
-        per_branch = {b.to: {d: analysis.value((b.to, frozenset(), frozenset()), d) for d in scenario.dimensions}
-                      for b in node.random}
-        for dim in scenario.dimensions:
-            values = {to: v[dim] for to, v in per_branch.items()}
-            if len(set(values.values())) > 1:
+        branches = [(nxt[0], analysis.values(nxt)) for _c, nxt, _f in analysis.transitions(state)]
+        for i, dim in enumerate(scenario.dimensions, start=1):
+            values = {to: v[i] for to, v in branches}
+            if len(set(values.values())) > 1 and (node.id, dim) not in warned:
+                warned.add((node.id, dim))
                 detail = ", ".join(f"`{to}` {int(v) if v != float('-inf') else 'none'}" for to, v in values.items())
                 ck.warning("SC210", f"the random branches of `{node.id}` lead to different best `{dim}` scores "
                                     f"({detail}): unlucky players cannot reach the best",
@@ -689,7 +695,7 @@ def _check_scoring(ck: _Checker, built: _Built, scenario: Scenario, dimensions: 
     # The debrief points learners at the best choice: it must never be one that fails the attempt.
     if not any(c.critical for _n, c in scenario.all_choices()):
         return
-    states = analysis.reachable_states()
+    states = analysis.reachable_states()  # cached: the same exploration as above
     flagged: set[str] = set()
     for state in states or ():
         node = scenario.nodes[state[0]]
