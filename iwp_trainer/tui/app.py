@@ -21,6 +21,7 @@ from iwp_trainer import paths, settings
 from iwp_trainer.tui import services
 from iwp_trainer.tui.commands import IwpCommands
 from iwp_trainer.tui.dialogs import HelpScreen, LearnerNameScreen
+from iwp_trainer.tui.messages import ShowEntry, ShowScenario
 from iwp_trainer.tui.screens.ask import AskScreen
 from iwp_trainer.tui.screens.browse import BrowseScreen
 from iwp_trainer.tui.screens.practise import PractiseScreen
@@ -166,8 +167,11 @@ class IwpApp(App[int]):
             self._close_answerer()
             self.open_index()
         self._tell_screens()
+        count = len(self.library.diagnostics)
+        if count and not message.reload:
+            self.notify(f"{count} problem{'s' if count != 1 else ''} in the KB or scenario files: everything "
+                        "else is ready. See Problems (F6).", title="Problems", severity="warning", timeout=10)
         if message.reload:
-            count = len(self.library.diagnostics)
             self.notify(
                 f"Re-read {len(self.library.entries)} entries and {len(self.library.scenarios)} scenarios; "
                 + (f"{count} problem{'s' if count != 1 else ''}." if count else "no problems."),
@@ -252,11 +256,11 @@ class IwpApp(App[int]):
     def open_entry(self, entry_id: str) -> None:
         """Show one KB entry in Browse (used by the command palette and by links)."""
         self.switch_mode("browse")
-        self.get_screen_stack("browse")[0].show_entry(entry_id)
+        self.get_screen_stack("browse")[0].post_message(ShowEntry(entry_id))
 
     def open_scenario(self, scenario_id: str) -> None:
         self.switch_mode("practise")
-        self.get_screen_stack("practise")[0].select_scenario(scenario_id)
+        self.get_screen_stack("practise")[0].post_message(ShowScenario(scenario_id))
 
     def on_unmount(self) -> None:
         self._close_answerer()

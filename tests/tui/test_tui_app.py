@@ -6,11 +6,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import pytest
 from textual.widgets import Input, Label, ProgressBar
 
 from iwp_trainer import settings
-from iwp_trainer.tui import app as app_module
 from iwp_trainer.tui import services
 from iwp_trainer.tui.dialogs import LearnerNameScreen
 from iwp_trainer.tui.screens.ask import AskInput, AskScreen, Exchange

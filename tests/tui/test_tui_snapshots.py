@@ -36,6 +36,7 @@ def asking(question: str, light: bool = False):
 
 async def settled(pilot) -> None:
     """Wait until nothing on screen is still scrolling (new content laid out and in place)."""
+    pilot.app.clear_notifications()  # toasts time out, so they would make the picture depend on timing
     for box in pilot.app.screen.query(Input):
         box.cursor_blink = False  # a blinking cursor would make the picture depend on timing
     await pilot.pause(0.4)  # the Ask screen's own follow-up scrolls are due within 0.25 s

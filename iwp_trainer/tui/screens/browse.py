@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.widgets import Markdown, Static, Tree
 
 from iwp_trainer.tui import services
+from iwp_trainer.tui.messages import ShowEntry
 from iwp_trainer.tui.screens.ask import related_list
 from iwp_trainer.tui.screens.base import IwpScreen
 
@@ -94,6 +95,10 @@ its source, its related entries and the scenarios that cite it.
             tree.move_cursor_to_line(0)
 
     # --- showing -------------------------------------------------------------------------------
+
+    @on(ShowEntry)
+    def show_entry_message(self, message: ShowEntry) -> None:
+        self.show_entry(message.entry_id)
 
     def show_entry(self, entry_id: str) -> None:
         """Select an entry in the tree and show it (from the palette, a link or a related key)."""

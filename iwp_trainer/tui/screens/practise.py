@@ -12,13 +12,14 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import DataTable, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from iwp_trainer.tui import services
 from iwp_trainer.tui.dialogs import ChoiceScreen, EntryScreen
+from iwp_trainer.tui.messages import ShowScenario
 from iwp_trainer.tui.screens.base import IwpScreen
 from iwp_trainer.tui.widgets import ScoreBar
 
@@ -125,6 +126,10 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
             return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
         except Exception:
             return None
+
+    @on(ShowScenario)
+    def show_scenario_message(self, message: ShowScenario) -> None:
+        self.select_scenario(message.scenario_id)
 
     def select_scenario(self, scenario_id: str) -> None:
         if self._seen_revision != self.iwp.library_revision:  # not drawn yet: apply once it is
