@@ -679,7 +679,7 @@ def _check_scoring(ck: _Checker, built: _Built, scenario: Scenario, dimensions: 
     if states is None:  # too many to list: judge each random node from a fresh start instead
         states = {(n.id, frozenset(), frozenset()) for n in scenario.nodes.values() if n.random}
     warned: set[tuple[str, str]] = set()
-    for state in sorted(states, key=lambda st: st[0]):
+    for state in sorted(states, key=lambda st: (st[0], sorted(st[1]), sorted(st[2]))):
         node = scenario.nodes[state[0]]
         if len(node.random) < 2:
             continue
