@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from iwp_trainer.diagnostics import Diagnostic
+from iwp_trainer.engine import AnalysisTooLarge, Playthrough, analyse
 from iwp_trainer.scenario import LEVELS, Choice, Dimension, Node, RandomBranch, Scenario, ScenarioTest
 
 if TYPE_CHECKING:
@@ -310,8 +311,6 @@ def validate_document(
     scenario = _build(ck, built, dimensions, sha256, path)
     if scenario is None or ck.errors:
         return None, ck.diags
-    from iwp_trainer.engine import AnalysisTooLarge
-
     try:
         _check_graph(ck, built, scenario)
         if ck.errors:
@@ -602,8 +601,6 @@ def _check_graph(ck: _Checker, built: _Built, scenario: Scenario) -> None:
         return
 
     # With flags, some choices are hidden: explore what attempts can actually meet.
-    from iwp_trainer.engine import analyse
-
     analysis = analyse(scenario)
     if not analysis.used_flags:
         return
@@ -666,8 +663,6 @@ def _check_scoring(ck: _Checker, built: _Built, scenario: Scenario, dimensions: 
     if ck.errors:
         return
 
-    from iwp_trainer.engine import analyse
-
     analysis = analyse(scenario)
     best = analysis.best_achievable()
     for dim, value in best.items():
@@ -717,8 +712,6 @@ def _check_scoring(ck: _Checker, built: _Built, scenario: Scenario, dimensions: 
 
 
 def _run_tests(ck: _Checker, built: _Built, scenario: Scenario, dimensions: dict[str, Dimension]) -> None:
-    from iwp_trainer.engine import Playthrough
-
     for test in scenario.tests:
         tpath = built.test_path[id(test)]
         play = Playthrough(scenario, seed=test.seed, shuffle=False, explain=False)
