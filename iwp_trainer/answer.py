@@ -15,6 +15,7 @@ The thresholds were calibrated on ``tests/data/ask_questions.yaml`` (see ``bench
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
 import threading
 from dataclasses import dataclass
@@ -122,54 +123,60 @@ def _words(text: str) -> list[str]:
 class _Suggester:
     """Prefix completion over entry questions and aliases, for search-as-you-type.
 
-    Every word typed must start a word of the question or alias (the last one may be incomplete).
-    Backed by a sorted vocabulary and word -> strings postings, so a keystroke costs a few bisects.
+    Every word typed must start a word of the question or alias (earlier words may be shortened
+    too). Texts are numbered in display order (questions first, then shorter first), postings are
+    sorted lists, and candidates are generated lazily from the most selective word: a keystroke
+    costs a few bisects and stops as soon as ``limit`` entries are found.
     """
 
     def __init__(self, kb: KnowledgeBase) -> None:
-        self.texts: list[tuple[Entry, int, str]] = []  # entry, 0 question / 1 alias, text
-        postings: dict[str, set[int]] = {}
-        for entry in kb:
-            for kind, text in [(0, entry.question)] + [(1, alias) for alias in entry.aliases]:
-                index = len(self.texts)
-                self.texts.append((entry, kind, text))
-                for word in set(_words(text)):
-                    postings.setdefault(word, set()).add(index)
+        texts = [(kind, len(text), text, entry)
+                 for entry in kb
+                 for kind, text in [(0, entry.question)] + [(1, alias) for alias in entry.aliases]]
+        texts.sort(key=lambda t: (t[0], t[1], t[2], t[3].id))
+        self.entries: list[Entry] = [t[3] for t in texts]
+        self.words: list[tuple[str, ...]] = []
+        postings: dict[str, list[int]] = {}
+        for index, (_, _, text, _) in enumerate(texts):
+            words = tuple(sorted(set(_words(text))))
+            self.words.append(words)
+            for word in words:
+                postings.setdefault(word, []).append(index)  # ascending: display order
         self.vocab = sorted(postings)
         self.postings = postings
 
-    def _with_prefix(self, prefix: str) -> set[int]:
-        out: set[int] = set()
+    def _prefixed(self, prefix: str) -> list[str]:
         start = bisect.bisect_left(self.vocab, prefix)
-        for word in self.vocab[start:]:
-            if not word.startswith(prefix):
-                break
-            out |= self.postings[word]
-        return out
+        end = bisect.bisect_left(self.vocab, prefix + "\U0010ffff", start)
+        return self.vocab[start:end]
+
+    def _has(self, index: int, prefix: str) -> bool:
+        return any(word.startswith(prefix) for word in self.words[index])
 
     def suggest(self, text: str, limit: int) -> list[Entry]:
-        words = _words(text[:500])
-        if not words or limit <= 0:
+        typed = list(dict.fromkeys(_words(text[:500])))
+        if not typed or limit <= 0:
             return []
-        complete, last = words[:-1], words[-1]
-        candidates: set[int] | None = None
-        for word in sorted(set(complete), key=lambda w: len(self.postings.get(w, ()))):
-            found = self._with_prefix(word)  # earlier words may still be typed shortened
-            candidates = found if candidates is None else candidates & found
-            if not candidates:
-                return []
-        found = self._with_prefix(last)
-        candidates = found if candidates is None else candidates & found
-        ranked = sorted(candidates, key=lambda i: (self.texts[i][1], len(self.texts[i][2]), self.texts[i][2]))
+        matches = {prefix: self._prefixed(prefix) for prefix in typed}
+        if not all(matches.values()):
+            return []
+        # Drive from the word with the fewest postings; check the others text by text.
+        driver = min(typed, key=lambda p: sum(len(self.postings[w]) for w in matches[p]))
+        others = [p for p in typed if p != driver]
         out: list[Entry] = []
         seen: set[str] = set()
-        for i in ranked:
-            entry = self.texts[i][0]
-            if entry.id not in seen:
-                seen.add(entry.id)
-                out.append(entry)
-                if len(out) >= limit:
-                    break
+        last = -1
+        for index in heapq.merge(*(self.postings[w] for w in matches[driver])):
+            if index == last:
+                continue
+            last = index
+            entry = self.entries[index]
+            if entry.id in seen or not all(self._has(index, p) for p in others):
+                continue
+            seen.add(entry.id)
+            out.append(entry)
+            if len(out) >= limit:
+                break
         return out
 
 
