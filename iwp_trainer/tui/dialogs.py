@@ -10,20 +10,53 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Input, Label, Markdown, Static
+from textual.widget import Widget
+from textual.widgets import Button, Input, Markdown, Static
 
 GLOBAL_HELP = """\
 ### Everywhere
 | key | does |
 | --- | --- |
-| F2 / F3 / F4 / F5 / F6 | Ask / Browse / Practise / Progress / Problems |
-| Ctrl+P | find any entry, scenario or screen by name |
+| F2 … F6 | Ask, Browse, Practise, Progress, Problems |
+| Ctrl+P | find any entry, scenario or screen by name; "Change learner" records under another name |
 | Ctrl+R | re-read kb/ and scenarios/ after editing them |
 | Ctrl+T | switch between the light and dark theme |
 | F1 or ? | this help |
 | Tab / Shift+Tab | move between parts of the screen |
 | Ctrl+Q | quit (everything recorded so far is kept) |
 """
+
+
+def help_widgets(text: str) -> list[Widget]:
+    """The help's small Markdown subset (### headings, **bold**, | key | does | tables) as compact
+    widgets: paragraphs, then one row per key with the description wrapping beside its key."""
+    widgets: list[Widget] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            parts = " ".join(paragraph).split("**")
+            widgets.append(Static(Content.assemble(*[(p, "bold" if n % 2 else "") for n, p in enumerate(parts)]),
+                                  classes="help-paragraph"))
+            paragraph.clear()
+
+    for line in text.splitlines():
+        if line.startswith("### "):
+            flush()
+            widgets.append(Static(Content.styled(line[4:], "bold underline"), classes="help-heading"))
+        elif line.startswith("|"):
+            flush()
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            if cells[0] == "key" or set(cells[0]) <= {"-"}:
+                continue
+            widgets.append(Horizontal(Static(Content.styled(cells[0], "bold"), classes="help-key"),
+                                      Static(cells[1], classes="help-does"), classes="help-row"))
+        elif line.strip():
+            paragraph.append(line.strip())
+        else:
+            flush()
+    flush()
+    return widgets
 
 
 class LearnerNameScreen(ModalScreen[str]):
@@ -39,9 +72,9 @@ class LearnerNameScreen(ModalScreen[str]):
         with Vertical(id="dialog", classes="dialog"):
             title = "Change learner" if self.current else "Welcome to the IWP trainer"
             yield Static(Content.styled(title, "bold"), classes="dialog-title")
-            yield Label("Your progress is recorded under a name or staff id. What should we use?")
+            yield Static("Your progress is recorded under a name or staff id. What should we use?")
             yield Input(value=self.current, placeholder="Name or staff id", id="learner-name")
-            yield Label("", id="learner-error", classes="error-text")
+            yield Static("", id="learner-error", classes="error-text")
             with Horizontal(classes="buttons"):
                 yield Button("Continue", variant="primary", id="ok")
                 yield Button("Skip", id="skip")
@@ -51,7 +84,7 @@ class LearnerNameScreen(ModalScreen[str]):
     def submit(self) -> None:
         name = self.query_one("#learner-name", Input).value.strip()
         if not name:
-            self.query_one("#learner-error", Label).update(
+            self.query_one("#learner-error", Static).update(
                 "Please type a name or staff id (or press Esc to skip: progress is then recorded as guest).")
             return
         self.dismiss(name)
@@ -73,9 +106,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help", classes="dialog wide"):
             yield Static(Content.styled("Help", "bold"), classes="dialog-title")
-            with VerticalScroll():
-                yield Markdown(self.screen_help + "\n" + GLOBAL_HELP)
-            yield Label("Esc closes this help.", classes="dim")
+            with VerticalScroll(id="help-text"):
+                yield from help_widgets(self.screen_help + "\n" + GLOBAL_HELP)
+            yield Static("Esc closes this help.", classes="dim")
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -140,7 +173,7 @@ class EntryScreen(ModalScreen[None]):
                 yield Static("", id="entry-title", classes="answer-title")
                 yield Static("", id="entry-citation", classes="citation")
                 yield Markdown("", id="entry-body")
-            yield Label("Esc closes · ← → other cited answers", classes="dim")
+            yield Static("Esc closes · ← → other cited answers", classes="dim")
 
     def on_mount(self) -> None:
         self.show()

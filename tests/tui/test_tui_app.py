@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from textual.widgets import Input, Label, ProgressBar
+from textual.widgets import Input, Label, ProgressBar, Static
 
 from iwp_trainer import settings
 from iwp_trainer.tui import services
@@ -24,7 +24,7 @@ async def test_first_start_asks_for_the_learner_and_remembers_it(make_app) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, LearnerNameScreen))
         await pilot.press("enter")  # an empty name is refused with a reason
-        assert "Please type a name" in str(app.screen.query_one("#learner-error", Label).render())
+        assert "Please type a name" in str(app.screen.query_one("#learner-error", Static).render())
         await pilot.press(*"Sam Jones", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))
         assert app.learner == "Sam Jones"

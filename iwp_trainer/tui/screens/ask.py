@@ -220,7 +220,7 @@ Type a question in your own words and press **Enter**. The answer shows its **so
 | --- | --- |
 | Enter | ask the question |
 | Up / Down | recall earlier questions (in an empty or recalled box); Down opens the suggestions |
-| → (at the end) | accept the suggested completion |
+| → | at the end of the box: accept the suggested completion |
 | 1-9 | open a related question of the latest answer |
 | Ctrl+N | mark the latest answer as "didn't help" (recorded for trainers) |
 | PgUp / PgDn | scroll the conversation |
