@@ -509,10 +509,6 @@ class SearchIndex:
                     break
         return found
 
-    def vocabulary_size(self) -> int:
-        with self._lock:
-            return sum(1 for _ in self._searcher.reader().lexicon(VOCAB_FIELD))
-
 
 def _seek(matcher, target: int) -> bool:
     """Move a postings matcher forward to ``target``; True when that document has the term.
