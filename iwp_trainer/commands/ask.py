@@ -147,8 +147,13 @@ def run(args: argparse.Namespace) -> int:
     if question is None and sys.stdin is not None and sys.stdin.isatty() and not args.json:
         _error('give a question, e.g. iwp-trainer ask "can I move a claimant to the control group?"')
         return EXIT_USAGE
+    progress = None
+    if sys.stderr is not None and sys.stderr.isatty():  # first run on a big KB: show the build
+        from iwp_trainer.commands.index import progress_bar
+
+        progress, _ = progress_bar(sys.stderr)
     try:
-        answerer = open_answerer(args.kb, args.index, rebuild=args.rebuild)
+        answerer = open_answerer(args.kb, args.index, progress=progress, rebuild=args.rebuild)
     except AskError as exc:
         _error(str(exc))
         return EXIT_ERROR
