@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from rich.table import Table
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,6 +31,15 @@ ASSESSMENT = "assessment"
 
 def result_words(passed: bool) -> str:
     return "PASS" if passed else "FAIL"
+
+
+def _numbered(n: int, text: str) -> Table:
+    """A choice with its number in a column of its own, so wrapped lines stay clear of it."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=2, justify="right")
+    grid.add_column(ratio=1)
+    grid.add_row(Text(f"{n}.", style="bold"), Text(text))
+    return grid
 
 
 def _fit(text: str, width: int) -> str:
@@ -275,8 +286,7 @@ class PlayScreen(IwpScreen):
     def _show_choices(self) -> None:
         options = self.query_one("#choices", OptionList)
         options.clear_options()
-        options.add_options([Option(Content.assemble((f"{n}. ", "bold"), c.text), id=c.id)
-                             for n, c in enumerate(self.play.choices, 1)])
+        options.add_options([Option(_numbered(n, c.text), id=c.id) for n, c in enumerate(self.play.choices, 1)])
         if self.play.choices:
             options.highlighted = 0
         options.border_title = "What do you say? (1-9, or ↑ ↓ and Enter)"
