@@ -239,8 +239,9 @@ class Answerer:
             return Answer(text, False, [], 0.0, f"The search index is unavailable ({type(exc).__name__}).")
         ranked, features = self.features(result)
         matches = [Match(self.kb.entries[h.id], round(score, 4)) for score, h in ranked[:top]]
-        unknown = tuple(c.word for c in result.concepts if not c.known)
-        corrections = tuple((c.word, c.corrected) for c in result.concepts if c.corrected)
+        unknown = tuple(c.typed or c.word for c in result.concepts if not c.known)
+        corrections = tuple((c.typed or c.word, c.corrected_word or c.corrected)
+                            for c in result.concepts if c.corrected)
         if not result.concepts:
             return Answer(text, False, [], 0.0,
                           "The question has no words to search for; try describing the situation.")
@@ -249,7 +250,7 @@ class Answerer:
                           unknown, corrections)
         confidence = confidence_of(features)
         answered = is_answered(features)
-        missing = [result.concepts[i].word for i in range(len(result.concepts))
+        missing = [result.concepts[i].typed or result.concepts[i].word for i in range(len(result.concepts))
                    if i not in ranked[0][1].matched]
         if answered:
             reason = (f"The top entry covers {features.matched} of the {features.concepts} key words "

@@ -43,7 +43,7 @@ from iwp_trainer.glossary import GLOSSARY_FILE, Glossary
 from iwp_trainer.kb import KnowledgeBase, entry_files, kb_from_data, kb_to_data, plain_text
 
 # Bump whenever the schema, the analyzer or the indexed text changes: old indexes are rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 POINTER = "CURRENT"
 META = "meta.json"
@@ -67,7 +67,9 @@ STOPWORDS = frozenset(STOP_WORDS) | frozenset(
     really same she should so some such than their theirs them then there these they those through
     too under until very was way were what whats what's where which while who whom why would
     let lets know need needs want wants tell thing things someone somebody anyone anything
-    there's theres does doesn't dont don't can't cant isn't isnt ok okay hi hello thanks""".split()
+    there's theres does doesn't dont don't can't cant isn't isnt ok okay hi hello thanks
+    up thats wasnt werent arent didnt hasnt havent wont wouldnt shouldnt couldnt youre theyre
+    ive id ill someones whos""".split()
 )
 
 # Field -> weight. The question and its aliases say what an entry is about; the body only mentions.
@@ -104,6 +106,19 @@ def analyse(text: str) -> list[str]:
         return [token.text for token in _ANALYZER(text)]
 
 
+def analyse_words(text: str) -> list[tuple[str, str]]:
+    """(word as typed, lower-cased; its index term) for each meaningful word of ``text``."""
+    with _ANALYZER_LOCK:
+        surfaces = [token.text for token in _ANALYZER(text, no_morph=True)]
+    pairs = []
+    for surface in surfaces:
+        with _ANALYZER_LOCK:
+            stems = [token.text for token in _ANALYZER(surface)]
+        if stems:
+            pairs.append((surface, stems[0]))
+    return pairs
+
+
 def make_schema() -> Schema:
     analyzer = make_analyzer()
     return Schema(
@@ -113,7 +128,8 @@ def make_schema() -> Schema:
         tags=TEXT(analyzer=analyzer, phrase=False),
         expanded=TEXT(analyzer=analyzer, phrase=False),
         body=TEXT(analyzer=analyzer, phrase=False),
-        all=TEXT(analyzer=analyzer, phrase=False),
+        # spelling=True keeps the unstemmed words too, for correcting typos as they were typed.
+        all=TEXT(analyzer=analyzer, phrase=False, spelling=True),
     )
 
 
@@ -134,6 +150,8 @@ class Concept:
     idf: float
     known: bool
     corrected: str | None = None
+    typed: str = ""  # the word as the coach typed it (lower case)
+    corrected_word: str | None = None  # the known word it was corrected to, unstemmed
 
 
 @dataclass(frozen=True)
@@ -311,7 +329,7 @@ class SearchIndex:
         self._searcher = self._ix.searcher(weighting=self._weighting)
         self._lock = threading.Lock()
         self._doc_count = self._searcher.doc_count()
-        self._vocab_cache: dict[str, tuple[int, str | None]] = {}
+        self._vocab_cache: dict[str, tuple[int, tuple[str, str] | None]] = {}
 
     @property
     def doc_count(self) -> int:
@@ -346,45 +364,54 @@ class SearchIndex:
         n = max(self._doc_count, 1)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
-    def _correct(self, term: str) -> str | None:
-        """The closest index term to an unknown term: same first letter, 1 edit (2 for long words)."""
-        if len(term) < 4 or not term.isalpha():
+    def _correct(self, word: str) -> tuple[str, str] | None:
+        """The index term of the closest known word to an unknown typed word, or None.
+
+        Typos are made in the word as typed, so it is compared with the unstemmed vocabulary:
+        same first letter, one edit (two for words of 8 letters or more), swapped letters
+        counting as one edit; ties go to the more common word.
+        """
+        if len(word) < 4 or not word.isalpha():
             return None
-        maxdist = 1 if len(term) < 8 else 2
+        maxdist = 1 if len(word) < 8 else 2
         reader = self._searcher.reader()
-        best: tuple[int, int, str] | None = None
+        best: tuple[int, int, str, str] | None = None
         # Levenshtein distance 2 finds swapped letters ("wrok"), which Damerau counts as one edit.
-        for candidate in reader.terms_within(VOCAB_FIELD, term, 2, prefix=1):
-            if candidate == term:
+        for candidate in reader.terms_within(VOCAB_FIELD, word, 2, prefix=1):
+            if candidate == word:
                 continue
-            dist = damerau_levenshtein(candidate, term)
+            dist = damerau_levenshtein(candidate, word)
             if dist > maxdist:
                 continue
-            rank = (dist, -self._df(candidate), candidate)
+            stems = analyse(candidate)
+            df = self._df(stems[0]) if stems else 0
+            if not df:
+                continue
+            rank = (dist, -df, stems[0], candidate)
             if best is None or rank < best:
                 best = rank
-        return best[2] if best else None
+        return (best[2], best[3]) if best else None
 
-    def _lookup(self, term: str) -> tuple[int, str | None]:
-        """(document frequency, correction) for a term, cached."""
-        cached = self._vocab_cache.get(term)
+    def _lookup(self, word: str, term: str) -> tuple[int, tuple[str, str] | None]:
+        """(document frequency of ``term``, (term, word) correcting ``word`` when unknown), cached."""
+        cached = self._vocab_cache.get(word)
         if cached is None:
             df = self._df(term)
-            correction = None if df else self._correct(term)
-            cached = (df, correction)
+            correction = None if df else self._correct(word)
+            cached = (df, correction if correction and correction[0] != term else None)
             if len(self._vocab_cache) < 50_000:
-                self._vocab_cache[term] = cached
+                self._vocab_cache[word] = cached
         return cached
 
     def concepts(self, text: str, glossary: Glossary | None = None) -> tuple[list[Concept], dict[str, float]]:
         """The question's concepts and the weighted terms to query for them."""
         text = text[:MAX_QUERY_CHARS]
         words: list[str] = []
-        seen: set[str] = set()
-        for term in analyse(text):
-            if term in seen:
+        typed: dict[str, str] = {}  # index term -> the word as typed
+        for surface, term in analyse_words(text):
+            if term in typed:
                 continue
-            seen.add(term)
+            typed[term] = surface
             words.append(term)
             if len(words) >= MAX_CONCEPTS:
                 break
@@ -397,11 +424,13 @@ class SearchIndex:
                     stems.update(analyse(form))
                 if stems:
                     groups.append(stems)
-        # A glossary term that left no word of its own ("L&D": both letters are too short to index)
-        # becomes a concept of its own, found through its other spellings.
-        for group in groups:
-            if not group & set(words):
-                words.append(" ".join(sorted(group)))
+                    if not stems & set(words):
+                        # A term that left no word of its own ("L&D": both letters are too short
+                        # to index) becomes a concept of its own, found through its other spellings.
+                        key = " ".join(sorted(stems))
+                        if key not in typed:
+                            typed[key] = found.term
+                            words.append(key)
         weights: dict[str, float] = {}
         concepts: list[Concept] = []
         n = max(self._doc_count, 1)
@@ -412,17 +441,17 @@ class SearchIndex:
                     weights[term] = max(weights.get(term, 0.0), EXPANSION_WEIGHT)
                 best_df = max(self._df(t) for t in terms)
                 idf = self._idf(min(best_df, n)) if best_df else self._idf(0)
-                concepts.append(Concept(word, frozenset(terms), idf, best_df > 0, None))
+                concepts.append(Concept(word, frozenset(terms), idf, best_df > 0, None, typed[word]))
                 continue
-            df, correction = self._lookup(word)
+            df, correction = self._lookup(typed[word], word)
             terms = {word}
-            corrected = None
+            corrected = corrected_word = None
             if df:
                 weights[word] = max(weights.get(word, 0.0), 1.0)
             elif correction:
-                corrected = correction
-                terms.add(correction)
-                weights[correction] = max(weights.get(correction, 0.0), CORRECTION_WEIGHT)
+                corrected, corrected_word = correction
+                terms.add(corrected)
+                weights[corrected] = max(weights.get(corrected, 0.0), CORRECTION_WEIGHT)
             for group in groups:
                 if word in group or (corrected and corrected in group):
                     for extra in group - terms:
@@ -431,7 +460,7 @@ class SearchIndex:
             best_df = max([df] + [self._df(t) for t in terms if t != word]) if len(terms) > 1 else df
             known = best_df > 0
             idf = self._idf(min(best_df, n)) if known else self._idf(0)
-            concepts.append(Concept(word, frozenset(terms), idf, known, corrected))
+            concepts.append(Concept(word, frozenset(terms), idf, known, corrected, typed[word], corrected_word))
         return concepts, weights
 
     def search(self, text: str, glossary: Glossary | None = None, limit: int = 10) -> SearchResult:

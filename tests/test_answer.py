@@ -69,6 +69,13 @@ def test_typos_and_acronyms_are_understood(shipped: Answerer) -> None:
     assert ("randum", "random") in shipped.ask("randum alocation").corrections
 
 
+def test_corrections_and_unknown_words_are_reported_as_typed(good: Answerer) -> None:
+    answer = good.ask("can trial claimants get ther travle costs refundd in Leeds")
+    assert answer.matches[0].entry.id == "travel-costs"
+    assert set(answer.corrections) == {("travle", "travel"), ("refundd", "refund")}
+    assert "leeds" in answer.unknown_words
+
+
 def test_empty_and_wordless_questions_are_not_answered(good: Answerer) -> None:
     for text in ["", "   ", "?!", "🙂"]:
         answer = good.ask(text)
