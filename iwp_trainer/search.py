@@ -43,7 +43,7 @@ from iwp_trainer.glossary import GLOSSARY_FILE, Glossary
 from iwp_trainer.kb import KnowledgeBase, entry_files, kb_from_data, kb_to_data, plain_text
 
 # Bump whenever the schema, the analyzer or the indexed text changes: old indexes are rebuilt.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 POINTER = "CURRENT"
 META = "meta.json"
@@ -91,9 +91,16 @@ class SearchIndexError(Exception):
     """The index could not be opened or built (reported to users as a plain message)."""
 
 
+# Words the Porter stemmer would merge with a different word. "Reasonable steps" is a term of art
+# in the trial (what a claimant must take to avoid a sanction); stemmed it becomes "reason", and
+# "what's the reason for the trial" would land on the sanctions entries.
+UNSTEMMED = frozenset({"reasonable", "reasonably"})
+
+
 def make_analyzer():
     """Tokenise, lower-case, drop stop words, stem: used for both indexing and questions."""
-    return StemmingAnalyzer(expression=TOKEN_PATTERN, stoplist=STOPWORDS, minsize=2, maxsize=40)
+    return StemmingAnalyzer(expression=TOKEN_PATTERN, stoplist=STOPWORDS, minsize=2, maxsize=40,
+                            ignore=UNSTEMMED)
 
 
 _ANALYZER = make_analyzer()
