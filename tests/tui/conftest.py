@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -20,17 +21,26 @@ def tui_fixtures() -> Path:
     return TUI_FIXTURES
 
 
+@pytest.fixture(scope="session")
+def index_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Search indexes shared by the app tests, one per KB folder (the index is only a cache)."""
+    return tmp_path_factory.mktemp("tui-index")
+
+
 @pytest.fixture
-def make_app(tmp_path: Path) -> Callable[..., IwpApp]:
-    """Build an app on fixture data; ``kind`` is "good" or "broken", or pass explicit folders."""
+def make_app(tmp_path: Path, index_cache: Path) -> Callable[..., IwpApp]:
+    """Build an app on fixture data; ``kind`` is "good" or "broken", or pass explicit folders.
+    Each test gets its own progress database."""
 
     def make(kind: str = "good", learner: str | None = "test", kb: Path | None = None,
              scenarios: Path | None = None) -> IwpApp:
         base = TUI_FIXTURES if kind == "good" else TUI_FIXTURES / "broken"
+        kb_dir = kb or base / "kb"
+        index_dir = index_cache / hashlib.sha1(str(kb_dir).encode()).hexdigest()[:12]
         return IwpApp(
-            kb_dir=kb or base / "kb",
+            kb_dir=kb_dir,
             scenarios_dir=scenarios or base / "scenarios",
-            index_dir=tmp_path / "index",
+            index_dir=index_dir,
             db_path=tmp_path / "progress.sqlite3",
             learner=learner,
         )

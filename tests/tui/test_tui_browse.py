@@ -3,7 +3,7 @@ and the command palette that finds any entry, scenario or screen."""
 
 from __future__ import annotations
 
-from textual.command import CommandPalette
+from textual.command import CommandInput, CommandList, CommandPalette
 from textual.widgets import Markdown, Static, Tree
 
 from iwp_trainer.kb import load_kb
@@ -18,6 +18,16 @@ KB = load_kb(TUI_FIXTURES / "kb")
 def pane(screen: BrowseScreen) -> str:
     view = screen.query_one("#entry-view")
     return "\n".join([str(w.render()) for w in view.query(Static)] + [w.source for w in view.query(Markdown)])
+
+
+async def palette_shows(pilot, first: str) -> None:
+    """Wait until the palette's best hit is ``first``."""
+    def top() -> str:
+        hits = pilot.app.screen.query(CommandList)
+        if not hits or not hits.first().option_count:
+            return ""
+        return str(hits.first().get_option_at_index(0).prompt).split("\n")[0]
+    await wait_for(pilot, lambda: top() == first)
 
 
 async def open_browse(pilot) -> BrowseScreen:
@@ -98,8 +108,8 @@ async def test_command_palette_finds_an_entry_by_alias(make_app) -> None:
         await ready(pilot)
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"bus fare")
-        await pilot.pause(0.5)
+        pilot.app.screen.query_one(CommandInput).value = "bus fare"
+        await palette_shows(pilot, "Entry: claimant wants money back for bus fare")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen))
         await pilot.pause()
@@ -112,15 +122,15 @@ async def test_command_palette_finds_a_scenario_and_a_screen(make_app) -> None:
         await ready(pilot)
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"other group")
-        await pilot.pause(0.5)
+        pilot.app.screen.query_one(CommandInput).value = "other group"
+        await palette_shows(pilot, "Scenario: Can I just be in the other group?")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
         await pilot.pause()
         assert app.screen.selected_id() == "swap"
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"go to problems")
-        await pilot.pause(0.5)
+        pilot.app.screen.query_one(CommandInput).value = "go to problems"
+        await palette_shows(pilot, "Go to Problems")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.current_mode == "problems")
