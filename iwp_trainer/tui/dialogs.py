@@ -193,3 +193,51 @@ class EntryScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class AttemptScreen(ModalScreen[None]):
+    """A finished attempt, decision by decision, as recorded: what was chosen and how it scored."""
+
+    BINDINGS = [Binding("escape,q", "close", "Close"), Binding("v", "review", "Cited policy")]
+
+    def __init__(self, attempt: Any, library: Any) -> None:
+        super().__init__()
+        self.attempt = attempt
+        self.library = library
+
+    def compose(self) -> ComposeResult:
+        attempt = self.attempt
+        verdict = "PASS" if attempt.passed else "FAIL"
+        with Vertical(classes="dialog wide", id="attempt-dialog"):
+            yield Static(Content.assemble((f" {verdict} ", "bold reverse"), "  ", (attempt.scenario_title, "bold"),
+                                          f"  ·  {attempt.mode}"), classes="dialog-title")
+            with VerticalScroll(id="attempt-scroll"):
+                scores = ", ".join(f"{self.library.dimension_name(d)} {round(f * 100)}%"
+                                   for d, f in attempt.scores.items())
+                yield Static(Content.assemble(("Scores: ", "bold"), scores or "none recorded"))
+                for n, decision in enumerate(attempt.decisions, 1):
+                    mark = "✗✗ critical" if decision.critical else ("✓ best" if decision.is_best else "✗ not the best")
+                    points = ", ".join(f"{self.library.dimension_name(d)} {p:+d}" for d, p in decision.points.items() if p)
+                    lines = [Content(decision.choice_text),
+                             Content.styled(mark + (f" · {points}" if points else ""), "italic")]
+                    for entry_id in decision.cites:
+                        entry = self.library.entry(entry_id)
+                        if entry is not None:
+                            lines.append(Content(f"Policy: {entry.title} ({entry.citation})"))
+                    yield Horizontal(Static(Content.styled(f"{n}.", "bold"), classes="attempt-number"),
+                                     Static(Content("\n").join(lines), classes="attempt-text"),
+                                     classes="attempt-decision")
+            yield Static("Esc closes · v reads the cited policy answers", classes="dim")
+
+    def action_review(self) -> None:
+        seen: list[str] = []
+        for decision in self.attempt.decisions:
+            seen += [c for c in decision.cites if c not in seen]
+        entries = [e for e in (self.library.entry(i) for i in seen) if e is not None]
+        if entries:
+            self.app.push_screen(EntryScreen(entries, heading="Cited policy answers"))
+        else:
+            self.notify("No policy answers were cited in this attempt.", severity="warning")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -212,6 +212,18 @@ def _field(obj: Any, name: str, default: Any = None) -> Any:
 
 
 @dataclass(frozen=True)
+class DecisionView:
+    """One recorded decision, as the attempt review shows it."""
+
+    choice_id: str
+    choice_text: str
+    points: dict[str, int]
+    is_best: bool
+    critical: bool
+    cites: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AttemptView:
     """An attempt as the screens need it, read from the real store or the session store."""
 
@@ -226,6 +238,8 @@ class AttemptView:
     finished_at: str | None
     scores: dict[str, float]  # dimension -> fraction of the best achievable
     choice_ids: tuple[str, ...] = ()
+    decisions: tuple[DecisionView, ...] = ()
+    ending_node: str | None = None
 
     @property
     def fraction(self) -> float:
@@ -249,7 +263,13 @@ def _fractions(scores: Any) -> dict[str, float]:
 
 def view(attempt: Any) -> AttemptView:
     decisions = _field(attempt, "decisions", None) or []
-    choice_ids = tuple(str(_field(d, "choice_id")) for d in sorted(decisions, key=lambda d: _field(d, "seq", 0)))
+    ordered = sorted(decisions, key=lambda d: _field(d, "seq", 0))
+    choice_ids = tuple(str(_field(d, "choice_id")) for d in ordered)
+    decision_views = tuple(
+        DecisionView(str(_field(d, "choice_id")), str(_field(d, "choice_text", "")), dict(_field(d, "points", {}) or {}),
+                     bool(_field(d, "is_best", False)), bool(_field(d, "critical", False)),
+                     tuple(_field(d, "cites", ()) or ()))
+        for d in ordered)
     status = str(_field(attempt, "status", "") or "")
     finished_at = _field(attempt, "finished_at")
     passed = _field(attempt, "passed")
@@ -270,6 +290,8 @@ def view(attempt: Any) -> AttemptView:
         finished_at=None if finished_at is None else str(finished_at),
         scores=_fractions(_field(attempt, "scores", {})),
         choice_ids=choice_ids,
+        decisions=decision_views,
+        ending_node=_field(attempt, "ending_node"),
     )
 
 

@@ -122,3 +122,34 @@ class ScoreBar(Static):
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+TREND_BARS = "▁▂▃▄▅▆▇█"
+
+
+def trend_text(values: list[float], width: int) -> str:
+    """One cell per attempt, oldest to newest, on a fixed 0-100% scale (unlike a sparkline scaled to
+    its own range, a flat line here really means "the same score"). Nothing scored is shown as ·."""
+    cells = []
+    for value in values[-width:] if width > 0 else []:
+        value = min(1.0, max(0.0, value))
+        cells.append("·" if value <= 0 else TREND_BARS[min(len(TREND_BARS) - 1, int(value * len(TREND_BARS) - 1e-9))])
+    return "".join(cells)
+
+
+class TrendLine(Static):
+    """A dimension's scores over time, drawn with block characters (see :func:`trend_text`)."""
+
+    DEFAULT_CSS = """
+    TrendLine {
+        height: 1;
+        width: 1fr;
+    }
+    """
+
+    def __init__(self, values: list[float], *, classes: str | None = None) -> None:
+        self.values = list(values)
+        super().__init__(classes=classes)
+
+    def render(self) -> Content:
+        return Content.styled(trend_text(self.values, self.size.width or 20), "$text-accent")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Sparkline, Static
+from textual.widgets import DataTable, Static
 
+from iwp_trainer.scenario_loader import load_scenarios
+from iwp_trainer.tui.dialogs import AttemptScreen, EntryScreen
 from iwp_trainer.tui.screens.practise import PlayScreen, PractiseScreen, ResultScreen
 from iwp_trainer.tui.screens.progress import ProgressScreen
-from iwp_trainer.tui.widgets import ScoreBar
+from iwp_trainer.tui.widgets import ScoreBar, TrendLine, trend_text
 
-from conftest import ready, wait_for
+from conftest import TUI_FIXTURES, ready, wait_for
+
+FARE = load_scenarios(TUI_FIXTURES / "scenarios", None).scenarios["fare"]
 
 
 async def play(pilot, scenario_id: str, keys: list[str]) -> None:
@@ -31,7 +35,7 @@ async def test_empty_progress_says_what_to_do(make_app) -> None:
         await pilot.press("f5")
         await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
         assert "No finished attempts yet" in str(app.screen.query_one("#progress-summary", Static).render())
-        assert not app.screen.query(Sparkline)
+        assert not app.screen.query(TrendLine)
 
 
 async def test_attempts_and_dimensions_are_drawn(make_app) -> None:
@@ -55,9 +59,38 @@ async def test_attempts_and_dimensions_are_drawn(make_app) -> None:
         assert set(bars) == {"Discretion", "Sanctions", "Reallocation"}
         assert bars["Discretion"].fraction == 0.0   # latest fare attempt lost its discretion points
         assert bars["Reallocation"].fraction == 1.0
-        lines = {tuple(s.data) for s in screen.query(Sparkline)}
-        assert (100.0, 0.0) in lines  # discretion and sanctions: full marks, then none
+        lines = list(screen.query(TrendLine))
+        assert sorted(tuple(t.values) for t in lines) == [(1.0,), (1.0, 0.0), (1.0, 0.0)]
+        assert sorted(str(t.render()) for t in lines) == ["█", "█·", "█·"]  # full marks, then none
         # Switching screens and back keeps the figures (they are read from the store).
         await pilot.press("f2", "f5")
         await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
         assert app.screen.query_one("#attempts", DataTable).row_count == 3
+
+
+async def test_enter_reviews_an_attempt_decision_by_decision(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await play(pilot, "fare", ["1", "2"])
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AttemptScreen))
+        text = "\n".join(str(s.render()) for s in app.screen.query(Static))
+        assert "FAIL" in text and "Can I get my bus fare back?" in text
+        assert FARE.choice("not-normally").text in text
+        assert "✓ best · Discretion +2" in text
+        assert FARE.choice("automatic").text in text
+        assert "✗ not the best · Sanctions -1" in text
+        assert "Policy: How long will a sanction run under the trial?" in text
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, EntryScreen))
+        assert [e.id for e in app.screen.entries] == ["travel-costs-refund", "when-sanction-applies",
+                                                      "sanction-duration"]
+
+
+def test_trend_is_on_a_fixed_scale_one_cell_per_attempt() -> None:
+    assert trend_text([0.0, 0.1, 0.5, 0.99, 1.0], 10) == "·▁▄██"
+    assert trend_text([0.5, 0.5], 10) == "▄▄"  # the same score twice is a flat line at its height
+    assert trend_text([0.0, 1.0, 1.0], 2) == "██"  # only the newest attempts that fit

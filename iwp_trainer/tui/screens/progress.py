@@ -4,33 +4,42 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import DataTable, Sparkline, Static
+from textual.widgets import DataTable, Static
 
 from iwp_trainer.tui import services
+from iwp_trainer.tui.dialogs import AttemptScreen
 from iwp_trainer.tui.screens.base import IwpScreen
-from iwp_trainer.tui.widgets import ScoreBar, bar_text
+from iwp_trainer.tui.widgets import ScoreBar, TrendLine, bar_text
 
 
 class ProgressScreen(IwpScreen):
     MODE = "progress"
     AUTO_FOCUS = "#attempts"
-    BINDINGS = [Binding("u", "refresh", "Update")]
+    BINDINGS = [Binding("enter", "review", "Review attempt"), Binding("u", "refresh", "Update")]
     HELP = """\
 ### Progress
-Your finished attempts, oldest first, and how each scoring dimension has gone over time: the line
-shows every attempt's score in that dimension, the bar your latest. **u** updates the view.
+Your finished attempts, newest first, and how each scoring dimension has gone over time: the line
+shows every attempt's score in that dimension, oldest to newest, and the bar your latest.
 Unfinished attempts can be resumed from Practise.
+
+| key | does |
+| --- | --- |
+| ↑ ↓ | choose an attempt |
+| Enter | review it: every decision, how it scored, the policy it cited |
+| u | update the view |
 """
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="progress"):
             yield Static("", id="progress-summary")
             yield Vertical(id="dimension-charts")
-            yield Static(Content.styled("Attempts", "bold"), classes="section-title")
+            yield Static(Content.styled("Attempts (newest first; Enter reviews one)", "bold"),
+                         classes="section-title", id="attempts-title")
             table: DataTable[str] = DataTable(id="attempts", cursor_type="row", zebra_stripes=True)
             yield table
 
@@ -50,6 +59,20 @@ Unfinished attempts can be resumed from Practise.
 
     def learner_changed(self) -> None:
         self.refresh_data()
+
+    @on(DataTable.RowSelected, "#attempts")
+    def row_selected(self) -> None:
+        self.action_review()
+
+    def action_review(self) -> None:
+        table = self.query_one("#attempts", DataTable)
+        if not table.row_count:
+            self.notify("No finished attempts to review yet.", severity="warning")
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        attempt = self._attempts.get(str(key))
+        if attempt is not None:
+            self.app.push_screen(AttemptScreen(attempt, self.iwp.library))
 
     def refresh_data(self) -> None:
         learner = self.iwp.learner or "guest"
@@ -72,11 +95,14 @@ Unfinished attempts can be resumed from Practise.
         self._draw_charts(finished)
         table = self.query_one("#attempts", DataTable)
         table.clear()
+        table.display = bool(finished)
+        self.query_one("#attempts-title").display = bool(finished)
+        self._attempts = {str(a.id): a for a in finished}
         for attempt in reversed(finished):
             result = "PASS" if attempt.passed else "FAIL"
             score = f"{bar_text(attempt.fraction, 8)} {round(attempt.fraction * 100):>3}%"
             table.add_row(_when(attempt.finished_at or attempt.started_at), attempt.scenario_title,
-                          attempt.mode, result, score)
+                          attempt.mode, result, score, key=str(attempt.id))
 
     def _draw_charts(self, finished: list[services.AttemptView]) -> None:
         charts = self.query_one("#dimension-charts", Vertical)
@@ -88,7 +114,7 @@ Unfinished attempts can be resumed from Practise.
         if not series:
             return
         lib = self.iwp.library
-        widgets = [Static(Content.styled("By dimension (each attempt, oldest to newest; bar = latest)", "bold"),
+        widgets = [Static(Content.styled("By dimension: latest score, then each attempt oldest to newest (█ full, · none)", "bold"),
                           classes="section-title")]
         for dim in sorted(series, key=lambda d: lib.dimension_name(d).casefold()):
             values = series[dim]
@@ -96,9 +122,7 @@ Unfinished attempts can be resumed from Practise.
             row = Horizontal(classes="dimension-row")
             widgets.append(row)
             row.compose_add_child(ScoreBar(lib.dimension_name(dim), round(latest * 100), 100, latest, points=False))
-            spark = Sparkline([v * 100 for v in values] if len(values) > 1 else [values[0] * 100] * 2,
-                              summary_function=max, classes="dimension-spark")
-            row.compose_add_child(spark)
+            row.compose_add_child(TrendLine(values, classes="dimension-spark"))
             tries = f"{len(values)} {'try' if len(values) == 1 else 'tries'}"
             row.compose_add_child(Static(f"{tries}, best {round(max(values) * 100)}%",
                                          classes="dimension-note"))
