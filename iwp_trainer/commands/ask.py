@@ -2,7 +2,13 @@
 
 For a person it prints the answer, its source and related questions, or says plainly that there
 is no confident answer and lists the closest topics. With ``--json`` it writes one JSON object per
-question; with no QUESTION it reads questions from stdin, one per line, and answers each in order.
+question; with no QUESTION it reads questions from stdin, one per line, and answers each in order:
+
+    {"question": str, "answered": bool,
+     "answers": [{"id", "title", "body" (the Markdown answer), "source", "score"}, ...]}
+
+``answers`` holds up to ``--top`` matches, best first, also when ``answered`` is false (they are then
+the closest topics, not an answer).
 
 Imports are deferred to :func:`run` so ``iwp-trainer --help`` and other commands stay quick.
 """
