@@ -105,3 +105,35 @@ def test_problems(make_app, snap_compare) -> None:
         await pilot.press("f6")
         await settled(pilot)
     assert snap_compare(make_app("broken"), terminal_size=(100, 24), run_before=run_before)
+
+
+def test_help_80x24(make_app, snap_compare) -> None:
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("f1")
+        await settled(pilot)
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_progress_80x24(make_app, snap_compare, monkeypatch) -> None:
+    from datetime import datetime, timezone
+
+    from iwp_trainer.store import ProgressStore
+    from iwp_trainer.tui import services
+
+    fixed = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)  # recorded times appear on screen
+    monkeypatch.setattr(services, "open_store",
+                        lambda path: (ProgressStore.open(path, clock=lambda: fixed), None))
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        for keys in (["1", "1"], ["2", "2"]):
+            await pilot.press("f4", "enter")
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, PlayScreen))
+            await pilot.press(*keys)
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, ResultScreen))
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, PractiseScreen))
+        await pilot.press("f5")
+        await settled(pilot)
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)

@@ -114,7 +114,7 @@ Unfinished attempts can be resumed from Practise.
         if not series:
             return
         lib = self.iwp.library
-        widgets = [Static(Content.styled("By dimension: latest score, then each attempt oldest to newest (█ full, · none)", "bold"),
+        widgets = [Static(Content.styled("By dimension: latest, then each attempt oldest to newest (█ full, · none)", "bold"),
                           classes="section-title")]
         for dim in sorted(series, key=lambda d: lib.dimension_name(d).casefold()):
             values = series[dim]
