@@ -85,3 +85,15 @@ async def test_help_and_theme_switch(make_app) -> None:
         assert again.theme == LIGHT_THEME
         await pilot.press("ctrl+t")
         assert again.theme == DARK_THEME
+
+
+async def test_nav_bar_names_are_clickable(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        line = str(app.screen.query_one(NavBar).render())
+        await pilot.click(NavBar, offset=(line.index("Browse") + 1, 0))
+        await wait_for(pilot, lambda: app.current_mode == "browse")
+        line = str(app.screen.query_one(NavBar).render())
+        await pilot.click(NavBar, offset=(line.index("Problems") + 1, 0))
+        await wait_for(pilot, lambda: app.current_mode == "problems")
