@@ -261,7 +261,8 @@ Type a question in your own words and press **Enter**. The answer shows its **so
                 self.answer(exchange)
         elif self.iwp.answerer_error:
             status.display = True
-            label.update(f"Ask is unavailable: {self.iwp.answerer_error}. See Problems (F6).")
+            see = " See Problems (F6)." if self.iwp.library.diagnostics else ""
+            label.update(f"Ask is unavailable: {self.iwp.answerer_error.rstrip('.')}.{see}")
             bar.display = False
             for exchange in self.pending:
                 exchange.show_error(self.iwp.answerer_error)
@@ -295,6 +296,8 @@ Type a question in your own words and press **Enter**. The answer shows its **so
         elif self.iwp.answerer_error:
             exchange.show_error(self.iwp.answerer_error)
         else:
+            exchange.query_one(".pending", Static).update(
+                Content.styled("Waiting for the search index to open; the answer will follow…", "italic"))
             self.pending.append(exchange)
 
     def answer(self, exchange: Exchange) -> None:
