@@ -9,12 +9,11 @@ or damaged file is never fatal: the app just asks for the name again.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from iwp_trainer import paths
+from iwp_trainer.atomic import atomic_writer
 
 LEARNER_KEY = "learner"
 
@@ -36,19 +35,8 @@ def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so readers see either the old or the new file, never a mix."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_writer(path) as handle:
+        handle.write(text)
 
 
 def save_setting(key: str, value: Any, path: Path | None = None) -> None:

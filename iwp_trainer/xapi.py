@@ -14,13 +14,12 @@ Only recorded values are used: nothing is recomputed from scenario files.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from iwp_trainer.atomic import atomic_writer
 from iwp_trainer.store import Attempt, DecisionRecord
 
 XAPI_VERSION = "1.0.3"
@@ -192,21 +191,9 @@ def write_json_lines_atomic(path: Path | str, lines: Iterable[str]) -> int:
     """Stream lines to a temporary file beside ``path``, then rename it into place: a reader (or an
     LRS import) never sees half a file, and a failed export leaves any earlier file untouched.
     Returns the number of lines written; raises ``OSError`` when the folder is not writable."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            for line in lines:
-                handle.write(line)
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_writer(path) as handle:
+        for line in lines:
+            handle.write(line)
+            count += 1
     return count

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from iwp_trainer import settings
+from iwp_trainer import atomic, settings
 
 
 def test_no_file_means_no_learner(isolated_user_dirs: Path) -> None:
@@ -53,7 +53,7 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path, monkeypatch: p
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(settings.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
     with pytest.raises(OSError):
         settings.set_learner("After", path)
     monkeypatch.undo()

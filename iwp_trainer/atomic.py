@@ -1,0 +1,36 @@
+"""Atomic file writes: readers see the old file or the new one, never half of either.
+
+Settings and exports are written to a temporary file beside the target and renamed into place, so
+a crash, a full disk or a closed terminal mid-write loses nothing that was already saved.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, TextIO
+
+
+@contextmanager
+def atomic_writer(path: Path | str) -> Iterator[TextIO]:
+    """Yield a text handle; on a clean exit its content replaces ``path`` in one rename.
+
+    On any error the temporary file is removed and ``path`` is untouched. Raises ``OSError`` when
+    the folder does not exist or is not writable.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
