@@ -31,7 +31,26 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Global options that take a value, so the command word can be found without parsing.
+_VALUE_OPTIONS = frozenset({"--kb", "--scenarios", "--index", "--db", "--learner"})
+
+
+def requested_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv``, if it is a known one: only its module need be imported,
+    which keeps a cold ``iwp-trainer ask`` fast."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in _VALUE_OPTIONS:
+            skip = True
+        elif not token.startswith("-"):
+            return token if token in COMMAND_MODULES else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with ``only`` just that subcommand (the others are not imported)."""
     parser = argparse.ArgumentParser(
         prog="iwp-trainer",
         description=(
@@ -51,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--learner", default=None, metavar="NAME",
                         help="learner name or staff id to record progress under (app only)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in (only,) if only else COMMAND_MODULES:
         try:
             module = importlib.import_module(f"iwp_trainer.commands.{name}")
         except ModuleNotFoundError as exc:  # a command not yet built is simply absent
@@ -72,7 +91,8 @@ def resolve_paths(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=requested_command(argv))
     args = resolve_paths(parser.parse_args(argv))
     try:
         if args.command is None:

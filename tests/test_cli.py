@@ -27,3 +27,25 @@ def test_unknown_command_is_usage_error() -> None:
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_only_the_requested_command_is_imported() -> None:
+    """A cold `iwp-trainer ask` must not pay for the scenario, store and report modules."""
+    code = (
+        "import sys\n"
+        "from iwp_trainer import cli\n"
+        "assert cli.requested_command(['--kb', 'play', 'ask', 'x']) == 'ask'\n"
+        "cli.build_parser(only='ask').parse_args(['ask', 'x'])\n"
+        "heavy = [m for m in ('iwp_trainer.scenario_loader', 'iwp_trainer.store', 'iwp_trainer.reports') if m in sys.modules]\n"
+        "assert heavy == [], heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_global_option_values_are_not_taken_for_commands() -> None:
+    from iwp_trainer.cli import requested_command
+
+    assert requested_command(["--db", "check", "report", "gaps"]) == "report"
+    assert requested_command(["--help"]) is None
+    assert requested_command(["nonsense"]) is None
