@@ -23,9 +23,11 @@ import difflib
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, TypeVar
 
 from iwp_trainer.scenario import Choice, Node, Scenario
+
+T = TypeVar("T")
 
 NEG_INF = -math.inf
 TOTAL = "__total__"
@@ -242,19 +244,29 @@ class Analysis:
         graph = self.explore(limit)
         if graph is None:
             return None
-        incoming: dict[State, list[State]] = {state: [] for state in graph}
-        for state, targets in graph.items():
-            for target in targets:
-                incoming[target].append(state)
         nodes = self.scenario.nodes
-        good = {state for state in graph if nodes[state[0]].is_ending}
-        frontier = list(good)
-        while frontier:
-            for source in incoming[frontier.pop()]:
-                if source not in good:
-                    good.add(source)
-                    frontier.append(source)
-        return set(graph) - good
+        return set(graph) - reaching(graph, (state for state in graph if nodes[state[0]].is_ending))
+
+
+def reachable_from(edges: Mapping[T, Iterable[T]], sources: Iterable[T]) -> set[T]:
+    """Everything reachable from ``sources`` along ``edges`` (the sources included)."""
+    seen = set(sources)
+    frontier = list(seen)
+    while frontier:
+        for target in edges.get(frontier.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                frontier.append(target)
+    return seen
+
+
+def reaching(edges: Mapping[T, Iterable[T]], goals: Iterable[T]) -> set[T]:
+    """Everything from which one of ``goals`` can be reached along ``edges`` (the goals included)."""
+    incoming: dict[T, list[T]] = {}
+    for source, targets in edges.items():
+        for target in targets:
+            incoming.setdefault(target, []).append(source)
+    return reachable_from(incoming, goals)
 
 
 def analyse(scenario: Scenario) -> Analysis:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from iwp_trainer.diagnostics import Diagnostic
-from iwp_trainer.engine import AnalysisTooLarge, Playthrough, analyse
+from iwp_trainer.engine import AnalysisTooLarge, Playthrough, analyse, reachable_from, reaching
 from iwp_trainer.scenario import LEVELS, Choice, Dimension, Node, RandomBranch, Scenario, ScenarioTest
 
 if TYPE_CHECKING:
@@ -565,30 +565,15 @@ def _check_graph(ck: _Checker, built: _Built, scenario: Scenario) -> None:
         return
 
     # Forward reachability from the start, ignoring flags.
-    reach = {scenario.start}
-    frontier = [scenario.start]
-    while frontier:
-        for target in nodes[frontier.pop()].targets():
-            if target not in reach:
-                reach.add(target)
-                frontier.append(target)
+    targets = {node_id: node.targets() for node_id, node in nodes.items()}
+    reach = reachable_from(targets, [scenario.start])
     for node_id in nodes:
         if node_id not in reach:
             ck.warning("SC204", f"node `{node_id}` cannot be reached from the start", built.node_path[node_id],
                        "link to it with a `to:` or remove it", key=True)
 
     # Backward: which nodes can reach an ending at all.
-    incoming: dict[str, list[str]] = {n: [] for n in nodes}
-    for node in nodes.values():
-        for target in node.targets():
-            incoming[target].append(node.id)
-    good = {n for n, node in nodes.items() if node.is_ending}
-    frontier = list(good)
-    while frontier:
-        for source in incoming[frontier.pop()]:
-            if source not in good:
-                good.add(source)
-                frontier.append(source)
+    good = reaching(targets, (n for n, node in nodes.items() if node.is_ending))
     if not good:
         ck.error("SC206", "the scenario has no ending", ("nodes",), "add a node with `ending: \"Title\"`",
                  key=True)

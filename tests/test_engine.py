@@ -395,3 +395,12 @@ def test_explain_off_skips_best_choices_but_scores_the_same(group_swap: Scenario
     for choice_id in path:
         assert quick.choose(choice_id).best_choice_ids == ()
     assert quick.result().scores == play_path(group_swap, path, seed=2).scores
+
+
+def test_reachability_helpers_follow_edges_both_ways() -> None:
+    from iwp_trainer.engine import reachable_from, reaching
+
+    edges = {"a": ["b"], "b": ["c", "a"], "c": [], "d": ["d"], "e": ["c"]}
+    assert reachable_from(edges, ["a"]) == {"a", "b", "c"}
+    assert reaching(edges, ["c"]) == {"a", "b", "c", "e"}
+    assert reaching(edges, []) == set()
