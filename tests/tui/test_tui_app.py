@@ -15,7 +15,7 @@ from iwp_trainer.tui.screens.ask import AskInput, AskScreen, Exchange
 from iwp_trainer.tui.screens.practise import PlayScreen, PractiseScreen
 from iwp_trainer.tui.widgets import NavBar
 
-from conftest import ready, wait_for
+from tui_helpers import ready, wait_for
 
 
 async def test_first_start_asks_for_the_learner_and_remembers_it(make_app) -> None:

@@ -7,7 +7,7 @@ from textual.widgets import OptionList, Static
 from iwp_trainer.kb import load_kb
 from iwp_trainer.tui.screens.ask import AskInput, AskScreen, Exchange
 
-from conftest import TUI_FIXTURES, ready, recorded_questions, wait_for
+from tui_helpers import TUI_FIXTURES, ready, recorded_questions, wait_for
 
 KB = load_kb(TUI_FIXTURES / "kb")
 

@@ -10,7 +10,7 @@ from iwp_trainer.kb import load_kb
 from iwp_trainer.tui.screens.browse import BrowseScreen
 from iwp_trainer.tui.screens.practise import PractiseScreen
 
-from conftest import TUI_FIXTURES, ready, wait_for
+from tui_helpers import TUI_FIXTURES, ready, wait_for
 
 KB = load_kb(TUI_FIXTURES / "kb")
 

@@ -12,7 +12,7 @@ from iwp_trainer.tui.dialogs import HelpScreen
 from iwp_trainer.tui.screens.practise import PlayScreen
 from iwp_trainer.tui.widgets import NavBar
 
-from conftest import ready, wait_for
+from tui_helpers import ready, wait_for
 
 # The widgets each screen cannot do without.
 ESSENTIALS = {

@@ -10,7 +10,7 @@ from iwp_trainer.tui.dialogs import ChoiceScreen, EntryScreen
 from iwp_trainer.tui.screens.practise import PlayScreen, PractiseScreen, ResultScreen
 from iwp_trainer.tui.widgets import ScoreBar
 
-from conftest import TUI_FIXTURES, ready, wait_for
+from tui_helpers import TUI_FIXTURES, ready, wait_for
 
 SCENARIOS = load_scenarios(TUI_FIXTURES / "scenarios", None).scenarios
 FARE = SCENARIOS["fare"]

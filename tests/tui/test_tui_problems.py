@@ -12,7 +12,7 @@ from iwp_trainer.tui.screens.practise import PractiseScreen
 from iwp_trainer.tui.screens.problems import ProblemsScreen, shown_path
 from iwp_trainer.tui.widgets import NavBar
 
-from conftest import TUI_FIXTURES, ready, wait_for
+from tui_helpers import TUI_FIXTURES, ready, wait_for
 
 BROKEN = TUI_FIXTURES / "broken"
 

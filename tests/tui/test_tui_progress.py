@@ -10,7 +10,7 @@ from iwp_trainer.tui.screens.practise import PlayScreen, PractiseScreen, ResultS
 from iwp_trainer.tui.screens.progress import ProgressScreen
 from iwp_trainer.tui.widgets import ScoreBar, TrendLine, trend_text
 
-from conftest import TUI_FIXTURES, ready, wait_for
+from tui_helpers import TUI_FIXTURES, ready, wait_for
 
 FARE = load_scenarios(TUI_FIXTURES / "scenarios", None).scenarios["fare"]
 

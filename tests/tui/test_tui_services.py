@@ -10,7 +10,7 @@ import pytest
 from iwp_trainer.engine import play_path
 from iwp_trainer.tui import services
 
-from conftest import TUI_FIXTURES
+from tui_helpers import TUI_FIXTURES
 
 
 def test_library_keeps_valid_content_and_lists_problems() -> None:

@@ -12,7 +12,7 @@ from iwp_trainer.tui.app import LIGHT_THEME
 from iwp_trainer.tui.screens.ask import AskInput, Exchange
 from iwp_trainer.tui.screens.practise import PlayScreen, PractiseScreen, ResultScreen
 
-from conftest import ready, wait_for
+from tui_helpers import ready, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

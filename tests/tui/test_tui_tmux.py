@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TUI_FIXTURES
+from tui_helpers import TUI_FIXTURES
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
