@@ -117,8 +117,10 @@ class IwpApp(App[int]):
     def on_mount(self) -> None:
         self.store, self.store_notice = services.open_store(self.db_path)
         saved_theme = _settings_get("theme")
-        if saved_theme in (DARK_THEME, LIGHT_THEME):
+        if saved_theme in self.available_themes:
             self.theme = saved_theme
+        # Remember the theme however it was chosen (Ctrl+T or the palette's theme picker).
+        self.theme_changed_signal.subscribe(self, lambda theme: _settings_set("theme", theme.name))
         self.switch_mode("ask")
         # Read the files and open the index once the first screen is painted, both in threads.
         self.call_after_refresh(self.load_library, False)
@@ -250,8 +252,8 @@ class IwpApp(App[int]):
         self.load_library(reload=True)
 
     def action_toggle_theme(self) -> None:
-        self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
-        _settings_set("theme", self.theme)
+        """Between the standard dark and light themes (any other theme counts as dark)."""
+        self.theme = DARK_THEME if self.theme == LIGHT_THEME else LIGHT_THEME
 
     def open_entry(self, entry_id: str) -> None:
         """Show one KB entry in Browse (used by the command palette and by links)."""
