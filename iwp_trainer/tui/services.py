@@ -333,3 +333,19 @@ def call_store(node: Any, method: str, *args: Any) -> Any:
     except Exception as exc:
         node.notify(f"Could not record progress ({method}): {exc}", severity="error", timeout=8)
         return None
+
+
+def acronyms(text: str, glossary: Any) -> list[tuple[str, str]]:
+    """Glossary acronyms written as such in ``text`` (e.g. "FSF"), with the first sentence of their
+    meaning, in order of first use: new coaches meet them in answers before they learn them."""
+    import re
+
+    found: list[tuple[int, str, str]] = []
+    for term, meaning in glossary_terms(glossary):
+        if term != term.upper() or not any(ch.isalpha() for ch in term):
+            continue
+        match = re.search(rf"(?<![\w&]){re.escape(term)}(?![\w&])", text)
+        if match:
+            first = meaning.split(". ", 1)[0].rstrip(".")
+            found.append((match.start(), term, first))
+    return [(term, meaning) for _pos, term, meaning in sorted(found)]

@@ -95,3 +95,10 @@ def test_glossary_terms_are_sorted_pairs() -> None:
     terms = services.glossary_terms(lib.glossary)
     assert [t for t, _m in terms] == ["FSF", "RAT", "WSR"]
     assert all(meaning for _t, meaning in terms)
+
+
+def test_acronyms_written_as_such_are_spelled_out_in_order() -> None:
+    lib = services.load_library(TUI_FIXTURES / "kb", TUI_FIXTURES / "scenarios")
+    text = "Refunds from the FSF at a WSR; the Flexible Support Fund again; fsf in lower case."
+    assert services.acronyms(text, lib.glossary) == [("FSF", "Flexible Support Fund"), ("WSR", "Work Search Review")]
+    assert services.acronyms("No acronyms, only the Random Allocation Tool.", lib.glossary) == []

@@ -20,6 +20,7 @@ from textual.widgets import Input, Label, Markdown, OptionList, ProgressBar, Sta
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from iwp_trainer.tui import services
 from iwp_trainer.tui.screens.base import IwpScreen
 
 MAX_RELATED = 9
@@ -131,6 +132,14 @@ def related_list(heading: str, titles: list[str]) -> Vertical:
     return Vertical(*rows, classes="related")
 
 
+def terms_line(terms: list[tuple[str, str]]) -> Static:
+    """The acronyms an answer uses, spelled out from the glossary."""
+    pieces: list[Content | str] = [Content.styled("Terms: ", "bold")]
+    for n, (term, meaning) in enumerate(terms):
+        pieces += [" · " if n else "", Content.styled(term, "bold"), f" {meaning}"]
+    return Static(Content.assemble(*pieces), classes="terms")
+
+
 class Exchange(Vertical):
     """One question and its answer in the conversation."""
 
@@ -148,7 +157,8 @@ class Exchange(Vertical):
         yield Static(Content.assemble((f"{who}: ", "bold"), self.question), classes="question")
         yield Static(Content.styled("Looking for an answer…", "italic"), classes="pending")
 
-    def show_entry(self, entry: Any, related: list[Any], note: str = "") -> None:
+    def show_entry(self, entry: Any, related: list[Any], note: str = "",
+                   terms: list[tuple[str, str]] | None = None) -> None:
         """Show a KB entry as the answer: title, body, citation, numbered related questions."""
         self.answered = True
         self.related = related[:MAX_RELATED]
@@ -158,6 +168,8 @@ class Exchange(Vertical):
         if note:
             parts.append(Static(Content.styled(note, "italic"), classes="answer-note"))
         parts.append(Markdown(getattr(entry, "body", "") or "", classes="answer-body"))
+        if terms:
+            parts.append(terms_line(terms))
         if self.related:
             parts.append(self._related_list("Related questions"))
         self._show_card("Answer", parts, "answer")
@@ -312,11 +324,14 @@ Type a question in your own words and press **Enter**. The answer shows its **so
                 if corrections else "")
         if answer.answered and entries:
             best = entries[0]
-            exchange.show_entry(best, self._related_for(best, entries[1:]), note)
+            exchange.show_entry(best, self._related_for(best, entries[1:]), note, self._terms(best))
         else:
             exchange.show_no_answer(getattr(answer, "reason", "") or "", entries, note)
         self._record(exchange.question, bool(answer.answered and entries))
         self.call_after_refresh(self._scroll_to, exchange)
+
+    def _terms(self, entry: Any) -> list[tuple[str, str]]:
+        return services.acronyms(f"{entry_title(entry)}\n{getattr(entry, 'body', '')}", self.iwp.library.glossary)
 
     def _related_for(self, entry: Any, others: list[Any]) -> list[Any]:
         entries = self.iwp.library.entries
@@ -332,7 +347,7 @@ Type a question in your own words and press **Enter**. The answer shows its **so
         """Show an entry in the conversation (a related question, a suggestion)."""
         exchange = Exchange(entry_title(entry), opened=True)
         await self._add(exchange)
-        exchange.show_entry(entry, self._related_for(entry, []))
+        exchange.show_entry(entry, self._related_for(entry, []), terms=self._terms(entry))
         self.call_after_refresh(self._scroll_to, exchange)
 
     async def _add(self, exchange: Exchange) -> None:

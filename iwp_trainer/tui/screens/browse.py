@@ -14,7 +14,7 @@ from textual.widgets import Markdown, Static, Tree
 
 from iwp_trainer.tui import services
 from iwp_trainer.tui.messages import ShowEntry
-from iwp_trainer.tui.screens.ask import related_list
+from iwp_trainer.tui.screens.ask import related_list, terms_line
 from iwp_trainer.tui.screens.base import IwpScreen
 
 GLOSSARY = "Glossary"
@@ -65,6 +65,7 @@ its source, its related entries and the scenarios that cite it.
                 yield Static("", id="entry-title", classes="answer-title")
                 yield Static("", id="entry-citation", classes="citation")
                 yield Markdown("Choose an entry on the left.", id="entry-body")
+                yield Static("", id="entry-terms", classes="terms")
                 yield Vertical(id="entry-related")
                 yield Static("", id="entry-cited-by", classes="related")
 
@@ -127,6 +128,8 @@ its source, its related entries and the scenarios that cite it.
         self.query_one("#entry-title", Static).update(Content.styled(entry.question, "bold"))
         self.query_one("#entry-body", Markdown).update(entry.body)
         self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), entry.citation))
+        terms = services.acronyms(f"{entry.question}\n{entry.body}", lib.glossary)
+        self.query_one("#entry-terms", Static).update(terms_line(terms).render() if terms else "")
         self._set_related(related_list("Related (press the number to open):", [e.question for e in self.related])
                           if self.related else None)
         cited = self.query_one("#entry-cited-by", Static)
@@ -152,6 +155,7 @@ its source, its related entries and the scenarios that cite it.
         self._set_related(Static(Content.assemble(("Also written: ", "bold"), ", ".join(aliases)), classes="related")
                           if aliases else None)
         self.query_one("#entry-cited-by", Static).update("")
+        self.query_one("#entry-terms", Static).update("")
 
     def _display_branch(self, label: str, count: int, what: str) -> None:
         self.current = None
@@ -159,7 +163,7 @@ its source, its related entries and the scenarios that cite it.
         self.query_one("#entry-title", Static).update(Content.styled(label, "bold"))
         self.query_one("#entry-body", Markdown).update(
             f"{count} {what}. Press Enter to open or close the branch, ↓ to choose one.")
-        for name in ("#entry-citation", "#entry-cited-by"):
+        for name in ("#entry-citation", "#entry-cited-by", "#entry-terms"):
             self.query_one(name, Static).update("")
         self._set_related(None)
 
