@@ -240,6 +240,7 @@ class AttemptView:
     choice_ids: tuple[str, ...] = ()
     decisions: tuple[DecisionView, ...] = ()
     ending_node: str | None = None
+    scenario_sha256: str = ""
 
     @property
     def fraction(self) -> float:
@@ -292,6 +293,7 @@ def view(attempt: Any) -> AttemptView:
         choice_ids=choice_ids,
         decisions=decision_views,
         ending_node=_field(attempt, "ending_node"),
+        scenario_sha256=str(_field(attempt, "scenario_sha256", "") or ""),
     )
 
 

@@ -190,3 +190,18 @@ async def test_an_attempt_with_no_decisions_is_not_offered_for_resuming(make_app
         await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
         statuses = [a.status for a in services.attempts(app.store, "test")]
         assert statuses == ["abandoned", "in_progress"]
+
+
+async def test_resuming_after_the_scenario_file_changed_says_so(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        attempt = app.store.start_attempt("test", "fare", FARE.title, "an-older-version", "practice", 1, {})
+        app.store.record_decision(attempt, 1, "opening", "not-normally", "text", {"discretion": 2}, True, False, [])
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        assert "has changed since" in app.screen.message
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        assert app.screen.play.node.id == "missed"  # the recorded choice still exists, so it replays

@@ -200,7 +200,9 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
             ChoiceScreen(
                 "Unfinished attempt",
                 f"You have an unfinished {attempt.mode} attempt at “{scenario.title}” "
-                f"({len(attempt.choice_ids)} decision{'s' if len(attempt.choice_ids) != 1 else ''} made).",
+                f"({len(attempt.choice_ids)} decision{'s' if len(attempt.choice_ids) != 1 else ''} made)."
+                + (" The scenario file has changed since: resuming replays your choices on the new version."
+                   if attempt.scenario_sha256 and attempt.scenario_sha256 != scenario.sha256 else ""),
                 [("resume", "Resume"), ("restart", "Abandon it, start again"), ("cancel", "Cancel")],
             ),
             decided,
