@@ -205,3 +205,19 @@ async def test_resuming_after_the_scenario_file_changed_says_so(make_app) -> Non
         await pilot.click("#resume")
         await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
         assert app.screen.play.node.id == "missed"  # the recorded choice still exists, so it replays
+
+
+async def test_an_attempt_that_no_longer_replays_starts_afresh(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        attempt = app.store.start_attempt("test", "fare", FARE.title, "old", "practice", 1, {})
+        app.store.record_decision(attempt, 1, "opening", "a-choice-since-removed", "text", {}, False, False, [])
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        assert app.screen.play.node.id == "opening" and not app.screen.play.decisions
+        assert any("Could not resume" in n.message for n in app._notifications)
+        assert [a.status for a in services.attempts(app.store, "test")] == ["abandoned", "in_progress"]
