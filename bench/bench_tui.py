@@ -3,7 +3,8 @@
 Figures, each the median of several runs (a fresh index folder and database per cold run):
 - launch to the Ask screen, cold (the index is built in the background) and warm (index on disk);
 - Enter to the first answer on screen (warm), and the time until the index is ready when cold;
-- in-process (Pilot, no terminal): F-key switches between screens and a whole scenario played.
+- F-key to the screen on view, first visit (the screen is built) and later visits;
+- in-process (Pilot, no terminal, includes Pilot's own waits): screen switches and a scenario played.
 
 Usage: ``.venv/bin/python bench/bench_tui.py [RUNS]`` (needs tmux; prints what it skips).
 """
@@ -66,6 +67,32 @@ def one_run(work: Path, warm: bool) -> tuple[float, float]:
     return shown, answered
 
 
+SCREEN_MARKS = {"F3": "▼ IWP trial FAQ", "F4": "Your best", "F5": "Progress for", "F6": "roblems", "F2": ASK_TEXT}
+
+
+def switch_times(work: Path, rounds: int = 3) -> tuple[list[float], list[float]]:
+    """Seconds from an F-key to the screen's text in the pane: first visits, then later visits."""
+    socket = f"iwp-bench-{time.monotonic_ns()}"
+    env = (f"env -u COLUMNS -u LINES IWP_TRAINER_INDEX={shlex.quote(str(work / 'index'))} "
+           f"IWP_TRAINER_DB={shlex.quote(str(work / 'progress.sqlite3'))} "
+           f"IWP_TRAINER_CONFIG={shlex.quote(str(work / 'settings.json'))}")
+    tmux(socket, "new-session", "-d", "-s", "app", "-x", "100", "-y", "30",
+         f"{env} {shlex.quote(str(ENTRY))} --learner bench")
+    first: list[float] = []
+    later: list[float] = []
+    try:
+        wait_for(socket, ASK_TEXT)
+        time.sleep(1.0)  # let the index open
+        for n in range(rounds):
+            for key, text in SCREEN_MARKS.items():
+                start = time.perf_counter()
+                tmux(socket, "send-keys", "-t", "app", key)
+                (first if n == 0 and key != "F2" else later).append(wait_for(socket, text) - start)
+    finally:
+        tmux(socket, "kill-server")
+    return first, later
+
+
 async def in_process() -> tuple[float, float]:
     """(mean F-key screen switch, one scenario played start to result) in seconds, via Pilot."""
     from iwp_trainer.tui.app import IwpApp
@@ -105,6 +132,7 @@ def main() -> int:
             work = Path(tmp)
             cold = [one_run(work, warm=False) for _ in range(runs)]
             warm = [one_run(work, warm=True) for _ in range(runs)]
+            first, later = switch_times(work)
         med = statistics.median
         print(f"runs: {runs} each, 100x30 tmux, shipped kb/ and scenarios/")
         print(f"launch to Ask screen, cold index:  median {med(s for s, _ in cold) * 1000:6.0f} ms  "
@@ -115,8 +143,10 @@ def main() -> int:
               f"(includes tmux polling, 10 ms)")
         print(f"Enter to answer on screen, cold:   median {med(a for _, a in cold) * 1000:6.0f} ms  "
               f"(question typed right after the screen shows; waits for the index)")
+        print(f"F-key to screen shown, first visit: median {med(first) * 1000:6.0f} ms  (max {max(first) * 1000:.0f} ms)")
+        print(f"F-key to screen shown, later:       median {med(later) * 1000:6.0f} ms  (max {max(later) * 1000:.0f} ms)")
     switch, played = asyncio.run(in_process())
-    print(f"in-process screen switch (F-key):  mean {switch * 1000:6.0f} ms")
+    print(f"in-process screen switch (Pilot):  mean {switch * 1000:6.0f} ms")
     print(f"in-process scenario played (1s):   {played * 1000:6.0f} ms start to result")
     return 0
 
