@@ -12,6 +12,7 @@ Usage: ``.venv/bin/python bench/bench_tui.py [RUNS]`` (needs tmux; prints what i
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 import shutil
 import statistics
@@ -30,6 +31,18 @@ ANSWER_TEXT = "Source: IWP trial FAQ, section 6: Conditionality and Sanctions"
 
 def tmux(socket: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10)
+
+
+def socket_file(socket: str) -> Path:
+    """Where tmux keeps this private server's socket (it is left behind when the server stops)."""
+    base = os.environ.get("TMUX_TMPDIR") or "/tmp"
+    return Path(base) / f"tmux-{os.getuid()}" / socket
+
+
+def close(socket: str) -> None:
+    """Stop this private tmux server and remove its socket file."""
+    tmux(socket, "kill-server")
+    socket_file(socket).unlink(missing_ok=True)
 
 
 def wait_for(socket: str, text: str, timeout: float = 30.0) -> float:
@@ -63,7 +76,7 @@ def one_run(work: Path, warm: bool) -> tuple[float, float]:
         tmux(socket, "send-keys", "-t", "app", "C-q")
         time.sleep(0.3)
     finally:
-        tmux(socket, "kill-server")
+        close(socket)
     return shown, answered
 
 
@@ -89,7 +102,7 @@ def switch_times(work: Path, rounds: int = 3) -> tuple[list[float], list[float]]
                 tmux(socket, "send-keys", "-t", "app", key)
                 (first if n == 0 and key != "F2" else later).append(wait_for(socket, text) - start)
     finally:
-        tmux(socket, "kill-server")
+        close(socket)
     return first, later
 
 

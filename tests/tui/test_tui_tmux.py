@@ -24,6 +24,18 @@ def tmux(socket: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10)
 
 
+def socket_file(socket: str) -> Path:
+    """Where tmux keeps this private server's socket (it is left behind when the server stops)."""
+    base = os.environ.get("TMUX_TMPDIR") or "/tmp"
+    return Path(base) / f"tmux-{os.getuid()}" / socket
+
+
+def close(socket: str) -> None:
+    """Stop this private tmux server and remove its socket file."""
+    tmux(socket, "kill-server")
+    socket_file(socket).unlink(missing_ok=True)
+
+
 def wait_for_text(socket: str, text: str, timeout: float = 20.0) -> str:
     deadline = time.monotonic() + timeout
     screen = ""
@@ -66,7 +78,7 @@ def test_app_starts_answers_and_quits_under_tmux(tmp_path: Path) -> None:
             time.sleep(0.05)
         print(f"launch to Ask screen: {startup:.2f} s")
     finally:
-        tmux(socket, "kill-server")
+        close(socket)
     # The question asked was recorded in the database, which outlives the app.
     from iwp_trainer.store import ProgressStore
 
