@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
+from iwp_trainer.engine import Playthrough, debrief
 from iwp_trainer.tui import services
 from iwp_trainer.tui.dialogs import ChoiceScreen, EntryScreen
 from iwp_trainer.tui.messages import ShowScenario
@@ -224,8 +225,6 @@ class PlayScreen(IwpScreen):
 
     def __init__(self, scenario: Any, mode: str, resume: Any = None, seed: int | None = None) -> None:
         super().__init__()
-        from iwp_trainer.engine import Playthrough
-
         self.scenario = scenario
         self.mode = mode
         self.seed = resume.seed if resume is not None else (seed if seed is not None else random.randrange(1_000_000))
@@ -397,8 +396,6 @@ class ResultScreen(IwpScreen):
         self.result = result
 
     def compose_body(self) -> ComposeResult:
-        from iwp_trainer.engine import debrief
-
         result = self.result
         lib = self.iwp.library
         with VerticalScroll(id="result-scroll"):
