@@ -1,9 +1,9 @@
 """The thin layer between the app and the core modules.
 
-The screens never call the loaders, the answerer or the store directly: they go through here, so
+The loaders, the answerer and the store are opened here, and progress is read back through here, so
 one place turns an unexpected failure into a ``Diagnostic`` the Problems screen can list (the app must
-start with whatever is valid), and one place adapts if a core API shifts. Nothing here imports
-Textual, so it can be tested on its own.
+start with whatever is valid) or into "recording is off", and one place adapts if a core API shifts.
+Nothing here imports Textual, so it can be tested on its own.
 """
 
 from __future__ import annotations
