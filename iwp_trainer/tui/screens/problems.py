@@ -83,7 +83,7 @@ with everything that is valid. Fix the file in your editor, then press **Ctrl+R*
     @on(OptionList.OptionHighlighted, "#problem-list")
     def highlighted(self, event: OptionList.OptionHighlighted) -> None:
         diag = self._diags[int(event.option.id or 0)]
-        detail = [Content.assemble(("Where: ", "bold"), diag.location),
+        detail = [Content.assemble(("Where: ", "bold"), shown_path(diag).location),
                   Content.assemble(("What: ", "bold"), f"{diag.severity} {diag.code}: {diag.message}")]
         if diag.hint:
             detail.append(Content.assemble(("How to fix: ", "bold"), diag.hint))
