@@ -370,6 +370,10 @@ class DimensionScore:
     best: int
     fraction: float
 
+    def reaches(self, pass_mark: float) -> bool:
+        """The pass rule for one dimension: earned >= pass_mark x best (with nothing to earn, no loss)."""
+        return self.earned >= pass_mark * self.best - 1e-9 if self.best > 0 else self.earned >= self.best
+
 
 @dataclass(frozen=True)
 class Result:
@@ -384,6 +388,11 @@ class Result:
     decisions: tuple[Decision, ...] = ()
     pass_mark: float = 0.0
     finished: bool = True
+
+    @property
+    def below_pass_mark(self) -> list[str]:
+        """The scored dimensions that fall short of the pass mark, in the scenario's order."""
+        return [dim for dim, score in self.scores.items() if not score.reaches(self.pass_mark)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -515,9 +524,7 @@ class Playthrough:
             scores[dim] = DimensionScore(earned, top_int, fraction)
         critical = any(d.critical for d in self.decisions)
         mark = self.scenario.pass_mark
-        passed = (self.finished and not critical
-                  and all(s.earned >= mark * s.best - 1e-9 if s.best > 0 else s.earned >= s.best
-                          for s in scores.values()))
+        passed = self.finished and not critical and all(s.reaches(mark) for s in scores.values())
         return Result(
             scenario_id=self.scenario.id,
             passed=passed,

@@ -404,3 +404,17 @@ def test_reachability_helpers_follow_edges_both_ways() -> None:
     assert reachable_from(edges, ["a"]) == {"a", "b", "c"}
     assert reaching(edges, ["c"]) == {"a", "b", "c", "e"}
     assert reaching(edges, []) == set()
+
+
+def test_dimensions_below_the_pass_mark_are_named_by_the_engine() -> None:
+    from iwp_trainer.engine import DimensionScore, Result
+
+    scores = {
+        "discretion": DimensionScore(2, 3, 2 / 3),
+        "sanctions": DimensionScore(3, 3, 1.0),
+        "reallocation": DimensionScore(-1, 0, 0.0),
+    }
+    result = Result("s", False, False, "end", "End", scores, pass_mark=0.7)
+    assert result.below_pass_mark == ["discretion", "reallocation"]
+    assert DimensionScore(7, 10, 0.7).reaches(0.7)
+    assert not DimensionScore(6, 10, 0.6).reaches(0.7)

@@ -418,8 +418,7 @@ class ResultScreen(IwpScreen):
             parts.append(self.play.transcript[-1][1].strip())  # what happened, in the scenario's words
         if result.critical_taken:
             parts.append("A critical mistake was made, so the attempt cannot pass.")
-        low = [self.iwp.library.dimension_name(d) for d, s in result.scores.items()
-               if s.best > 0 and s.earned < result.pass_mark * s.best - 1e-9]
+        low = [self.iwp.library.dimension_name(d) for d in result.below_pass_mark]
         if low:
             parts.append(f"Below the pass mark of {round(result.pass_mark * 100)}%: {', '.join(low)}.")
         if result.passed:
