@@ -16,7 +16,7 @@ The store never imports the scenario engine: it records plain values, and report
 what was recorded (a scenario file edited later never changes past results).
 
 Every failure surfaces as :class:`StoreError` with a message fit to show a user; the app then falls
-back to :class:`NullStore` and says that recording is off.
+back to :meth:`ProgressStore.in_memory` (this session only) and says that recording is off.
 """
 
 from __future__ import annotations
@@ -331,6 +331,17 @@ class ProgressStore:
             raise StoreError(_describe(exc, path, busy_timeout)) from None
         return store
 
+    @classmethod
+    def in_memory(cls, clock: Callable[[], datetime] | None = None) -> "ProgressStore":
+        """A private store that lives only as long as this process. When the database cannot be
+        used, the app keeps this session's results here, with the very same code, and says that
+        recording is off."""
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        store = cls(conn, Path(":memory:"), DEFAULT_BUSY_TIMEOUT, False, clock or utc_now)
+        store.persistent = False
+        store._prepare()
+        return store
+
     def _prepare(self) -> None:
         conn = self._conn
         conn.row_factory = sqlite3.Row
@@ -343,7 +354,7 @@ class ProgressStore:
                                  "open it once with write access to upgrade it")
             return
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
+        if self.persistent and str(mode).lower() != "wal":
             raise StoreError(f"the progress database {self.path} could not be switched to WAL mode ({mode})")
         conn.execute("PRAGMA synchronous = NORMAL")
         if version < SCHEMA_VERSION:
@@ -587,61 +598,13 @@ class ProgressStore:
                 pass
 
 
-class NullStore:
-    """The store's interface, recording nothing: used when the database cannot be opened, so the
-    app still works (and says that recording is off)."""
-
-    persistent = False
-
-    def __init__(self, reason: str = "") -> None:
-        self.reason = reason
-        self._next_id = 0
-
-    def learner(self, name: str) -> int:
-        return 0
-
-    def start_attempt(self, learner: str, scenario_id: str, scenario_title: str, scenario_sha256: str,
-                      mode: str, seed: int, best: dict[str, int]) -> int:
-        self._next_id += 1
-        return self._next_id
-
-    def record_decision(self, attempt_id: int, seq: int, node_id: str, choice_id: str, choice_text: str,
-                        points: dict[str, int], is_best: bool, critical: bool, cites: list[str]) -> None:
-        return None
-
-    def finish_attempt(self, attempt_id: int, passed: bool, ending_node: str, scores: Mapping[str, Any]) -> None:
-        return None
-
-    def abandon_attempt(self, attempt_id: int) -> None:
-        return None
-
-    def unfinished_attempts(self, learner: str) -> list[Attempt]:
-        return []
-
-    def attempts(self, learner: str | None = None, scenario_id: str | None = None,
-                 since: datetime | None = None, status: Sequence[str] | None = None) -> list[Attempt]:
-        return []
-
-    def best_results(self, learner: str) -> dict[str, Attempt]:
-        return {}
-
-    def record_question(self, learner: str | None, question: str, answered: bool,
-                        helpful: bool | None = None) -> None:
-        return None
-
-    def learners(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        return None
-
-
-def open_store(path: Path) -> tuple[ProgressStore | NullStore, str | None]:
-    """The store to use and, when recording is off, the sentence that says why."""
+def open_store(path: Path) -> tuple[ProgressStore, str | None]:
+    """The store to use and, when recording is off, the sentence that says why: a database that
+    cannot be used gives an in-memory store, so practice still works for this session."""
     try:
         return ProgressStore.open(path), None
     except StoreError as exc:
-        return NullStore(str(exc)), f"Recording is off: {exc}."
+        return ProgressStore.in_memory(), f"Recording is off: {exc}. Results are kept for this session only."
 
 
 def open_existing(path: Path) -> ProgressStore | None:

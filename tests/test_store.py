@@ -21,7 +21,6 @@ from iwp_trainer.store import (
     SCHEMA_VERSION,
     Attempt,
     DimensionResult,
-    NullStore,
     ProgressStore,
     StoreError,
     normalise_question,
@@ -468,30 +467,28 @@ def test_concurrent_first_open_migrates_once(tmp_path: Path) -> None:
 # --- when recording is off -----------------------------------------------------------------------
 
 
-def test_null_store_has_the_same_interface_and_records_nothing() -> None:
-    public = [n for n, v in vars(ProgressStore).items() if callable(v) and not n.startswith("_")
-              and n not in ("open", "query")]
-    null = NullStore("because")
-    for name in public:
-        assert hasattr(null, name), name
-        assert list(inspect.signature(getattr(ProgressStore, name)).parameters) == \
-            list(inspect.signature(getattr(NullStore, name)).parameters), name
-    attempt = null.start_attempt("Ann", "s", "S", SHA, "practice", 0, {"d": 1})
-    null.record_decision(attempt, 1, "n", "c", "C", {"d": 1}, True, False, [])
-    null.finish_attempt(attempt, True, "end", {"d": (1, 1)})
-    null.record_question("Ann", "q", False)
-    assert null.attempts() == [] and null.unfinished_attempts("Ann") == [] and null.best_results("Ann") == {}
-    assert null.persistent is False and ProgressStore.persistent is True
+def test_in_memory_store_records_this_session_only() -> None:
+    mem = ProgressStore.in_memory()
+    attempt = mem.start_attempt("Ann", "s", "S", SHA, "practice", 0, {"d": 1})
+    mem.record_decision(attempt, 1, "n", "c", "C", {"d": 1}, True, False, [])
+    mem.finish_attempt(attempt, True, "end", {"d": (1, 1)})
+    mem.record_question("Ann", "q", False)
+    [recorded] = mem.attempts(learner="Ann")
+    assert recorded.status == "passed" and [d.choice_id for d in recorded.decisions] == ["c"]
+    assert mem.persistent is False and ProgressStore.persistent is True
+    assert ProgressStore.in_memory().attempts() == []  # each one is private
+    mem.close()
 
 
-def test_open_store_falls_back_to_null_store_and_says_why(tmp_path: Path) -> None:
+def test_open_store_falls_back_to_memory_and_says_why(tmp_path: Path) -> None:
     bad = tmp_path / "bad.sqlite3"
     bad.write_text("garbage" * 1000)
     s, notice = open_store(bad)
-    assert isinstance(s, NullStore)
+    assert s.persistent is False
     assert notice is not None and notice.startswith("Recording is off") and str(bad) in notice
+    assert bad.read_text() == "garbage" * 1000  # the unusable file is left exactly as it was
     good, notice = open_store(tmp_path / "good.sqlite3")
-    assert isinstance(good, ProgressStore) and notice is None
+    assert isinstance(good, ProgressStore) and good.persistent and notice is None
     good.close()
 
 

@@ -108,7 +108,7 @@ class IwpApp(App[int]):
         self.answerer: Any = None
         self.answerer_error: str | None = None
         self.index_progress: tuple[int, int] = (0, 0)
-        self.store: Any = services.SessionStore()
+        self.store: Any = None  # opened in on_mount, before any screen can record
         self.store_notice: str | None = None
         self.theme = DARK_THEME
 

@@ -8,14 +8,14 @@ Nothing here imports Textual, so it can be tested on its own.
 
 from __future__ import annotations
 
-import threading
 import traceback
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from iwp_trainer import store as store_module
 from iwp_trainer.diagnostics import Diagnostic
+from iwp_trainer.store import ProgressStore
 
 
 @dataclass
@@ -113,93 +113,9 @@ def glossary_terms(glossary: Any) -> list[tuple[str, str]]:
 # --- progress recording ------------------------------------------------------------------------
 
 
-@dataclass
-class SessionAttempt:
-    """One attempt kept in memory when no database is available."""
-
-    id: int
-    learner: str
-    scenario_id: str
-    scenario_title: str
-    scenario_sha256: str
-    mode: str
-    seed: int
-    best: dict[str, int]
-    started_at: str
-    finished_at: str | None = None
-    passed: bool | None = None
-    ending_node: str | None = None
-    scores: dict[str, Any] = field(default_factory=dict)
-    status: str = "in_progress"
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-
-
-class SessionStore:
-    """The store's interface kept in memory: this session's results when recording is off."""
-
-    persistent = False
-
-    def __init__(self) -> None:
-        self._attempts: list[SessionAttempt] = []
-        self.questions: list[tuple[str, str, bool, bool | None]] = []
-        self._lock = threading.Lock()
-
-    def start_attempt(self, learner: str, scenario_id: str, scenario_title: str,
-                      scenario_sha256: str, mode: str, seed: int, best: dict[str, int]) -> int:
-        with self._lock:
-            attempt = SessionAttempt(len(self._attempts) + 1, learner, scenario_id, scenario_title,
-                                     scenario_sha256, mode, seed, dict(best), _now())
-            self._attempts.append(attempt)
-            return attempt.id
-
-    def record_decision(self, attempt_id: int, seq: int, node_id: str, choice_id: str,
-                        choice_text: str, points: dict[str, int], is_best: bool, critical: bool,
-                        cites: Iterable[str]) -> None:
-        self._get(attempt_id).decisions.append(
-            {"seq": seq, "node_id": node_id, "choice_id": choice_id, "choice_text": choice_text,
-             "points": dict(points), "is_best": is_best, "critical": critical, "cites": list(cites)})
-
-    def finish_attempt(self, attempt_id: int, passed: bool, ending_node: str,
-                       scores: dict[str, Any]) -> None:
-        attempt = self._get(attempt_id)
-        attempt.passed, attempt.ending_node, attempt.scores = passed, ending_node, dict(scores)
-        attempt.status, attempt.finished_at = ("passed" if passed else "failed"), _now()
-
-    def abandon_attempt(self, attempt_id: int) -> None:
-        attempt = self._get(attempt_id)
-        attempt.status, attempt.finished_at = "abandoned", _now()
-
-    def unfinished_attempts(self, learner: str) -> list[SessionAttempt]:
-        return [a for a in self._attempts if a.learner == learner and a.status == "in_progress"]
-
-    def attempts(self, learner: str | None = None) -> list[SessionAttempt]:
-        return [a for a in self._attempts if learner is None or a.learner == learner]
-
-    def record_question(self, learner: str, question: str, answered: bool,
-                        helpful: bool | None = None) -> None:
-        self.questions.append((learner, question, answered, helpful))
-
-    def close(self) -> None:
-        pass
-
-    def _get(self, attempt_id: int) -> SessionAttempt:
-        return self._attempts[attempt_id - 1]
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def open_store(db_path: Path) -> tuple[Any, str | None]:
-    """The progress store, or an in-memory one plus the reason recording to disk is off."""
-    try:
-        from iwp_trainer.store import ProgressStore, StoreError
-    except ImportError:
-        return SessionStore(), "Progress is kept for this session only (no progress store available)."
-    try:
-        return ProgressStore.open(db_path), None
-    except StoreError as exc:
-        return SessionStore(), f"Recording is off: {exc}. Results are kept for this session only."
+def open_store(db_path: Path) -> tuple[ProgressStore, str | None]:
+    """The progress store, or an in-memory one plus the sentence saying recording to disk is off."""
+    return store_module.open_store(db_path)
 
 
 # --- reading progress back, whatever store is in use --------------------------------------------

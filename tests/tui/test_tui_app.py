@@ -108,7 +108,7 @@ async def test_an_unusable_database_still_opens_the_app_and_says_so(make_app, tm
     app.db_path.mkdir()
     async with app.run_test(size=(100, 32)) as pilot:
         await ready(pilot)
-        assert isinstance(app.store, services.SessionStore)
+        assert app.store.persistent is False
         assert any("Recording is off" in n.message for n in app._notifications)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from iwp_trainer.engine import play_path
+from iwp_trainer.store import ProgressStore
 from iwp_trainer.tui import services
 
 from tui_helpers import TUI_FIXTURES
@@ -51,7 +52,7 @@ def test_missing_folders_are_problems_not_crashes(tmp_path: Path) -> None:
 @pytest.fixture(params=["database", "session"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):
     if request.param == "session":
-        yield services.SessionStore()
+        yield ProgressStore.in_memory()
         return
     store, notice = services.open_store(tmp_path / "progress.sqlite3")
     assert notice is None and store.persistent
@@ -86,7 +87,7 @@ def test_unusable_database_falls_back_to_this_session(tmp_path: Path) -> None:
     folder = tmp_path / "a-folder.sqlite3"
     folder.mkdir()
     store, notice = services.open_store(folder)
-    assert isinstance(store, services.SessionStore)
+    assert store.persistent is False
     assert notice and notice.startswith("Recording is off")
 
 

@@ -33,8 +33,6 @@ async def ready(pilot: Pilot) -> None:
 def recorded_questions(app: IwpApp) -> list[tuple[str, str, bool, bool | None]]:
     """(learner, question, answered, helpful) for every question the app recorded, oldest first."""
     store = app.store
-    if hasattr(store, "questions") and isinstance(store.questions, list):
-        return list(store.questions)
     rows = store.query("SELECT l.name, q.question, q.answered, q.helpful FROM questions q "
                        "LEFT JOIN learners l ON l.id = q.learner_id ORDER BY q.id")
     return [(r[0], r[1], bool(r[2]), None if r[3] is None else bool(r[3])) for r in rows]
