@@ -22,9 +22,18 @@ ENV_DB = "IWP_TRAINER_DB"
 ENV_CONFIG = "IWP_TRAINER_CONFIG"
 
 
+def expand(path: Path) -> Path:
+    """``~`` and ``~user`` expanded where possible; a path naming an unknown user (or ``~`` with no
+    home) is kept as written, so it fails later as a clear "not found" rather than a crash."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
+
+
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name, "").strip()
-    return Path(value).expanduser() if value else None
+    return expand(Path(value)) if value else None
 
 
 def default_kb_dir() -> Path:

@@ -32,6 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from iwp_trainer import paths
+
 MODES = ("practice", "assessment")
 STATUSES = ("in_progress", "passed", "failed", "abandoned")
 FINISHED = ("passed", "failed")
@@ -297,7 +299,7 @@ class ProgressStore:
         Raises :class:`StoreError` when the file is damaged, locked for longer than ``busy_timeout``
         seconds, read-only (unless ``read_only``), from a newer version of the app, or not ours.
         """
-        path = Path(path).expanduser()
+        path = paths.expand(Path(path))
         if path.is_dir():
             raise StoreError(f"the progress database {path} is a folder, not a file")
         if read_only:
@@ -610,7 +612,7 @@ def open_store(path: Path) -> tuple[ProgressStore, str | None]:
 def open_existing(path: Path) -> ProgressStore | None:
     """Open a database for reports and exports: ``None`` when there is none yet (never create one
     just to report on it); read-only when the file cannot be written (e.g. a shared team file)."""
-    path = Path(path).expanduser()
+    path = paths.expand(Path(path))
     if not path.exists():
         return None
     return ProgressStore.open(path, read_only=not os.access(path, os.W_OK))
