@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -90,7 +91,17 @@ def resolve_paths(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
+def _fill_closed_streams() -> None:
+    """A standard stream closed by the caller (``<&-``, ``>&-``, some services) becomes the null
+    device: no input, output discarded. Opened in order, so the null device also takes the freed
+    descriptor and no file we open later can land on 0, 1 or 2."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _fill_closed_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(only=requested_command(argv))
     args = resolve_paths(parser.parse_args(argv))

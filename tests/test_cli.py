@@ -49,3 +49,22 @@ def test_global_option_values_are_not_taken_for_commands() -> None:
     assert requested_command(["--db", "check", "report", "gaps"]) == "report"
     assert requested_command(["--help"]) is None
     assert requested_command(["nonsense"]) is None
+
+
+def _closed(redirect: str, tmp_path, shipped_kb, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run with a standard stream closed (``<&-`` or ``>&-``), as a cron job or a service may."""
+    argv = " ".join(f"'{a}'" for a in ("--kb", str(shipped_kb), "--index", str(tmp_path / "idx"), *args))
+    return subprocess.run(["sh", "-c", f"exec '{sys.executable}' -m iwp_trainer {argv} {redirect}"],
+                          capture_output=True, text=True)
+
+
+def test_closed_stdin_is_no_input_not_a_traceback(tmp_path, shipped_kb) -> None:
+    result = _closed("<&-", tmp_path, shipped_kb, "ask", "--json")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0 and result.stdout == ""
+
+
+def test_closed_stdout_is_not_a_traceback(tmp_path, shipped_kb) -> None:
+    result = _closed(">&-", tmp_path, shipped_kb, "ask", "bus fare")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0
