@@ -31,12 +31,27 @@ _COMMON_WORDS = frozenset(
 # YAML helpers shared with kb.py
 
 
-def yaml_error_line(exc: yaml.YAMLError, first_line: int) -> int:
-    """The file line of a YAML error; ``first_line`` is the file line of the YAML text's line 1."""
+def yaml_error_position(exc: yaml.YAMLError, text: str | None = None) -> tuple[int, int] | None:
+    """Where in ``text`` a YAML error is, as 0-based (line, column), if known.
+
+    Syntax errors carry a mark; a character YAML refuses (a NUL or other control character) is
+    reported by PyYAML's reader only as an offset into the text, so ``text`` is needed for those.
+    """
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    if mark is None:
-        return first_line
-    return first_line + mark.line
+    if mark is not None:
+        return mark.line, mark.column
+    position = getattr(exc, "position", None)
+    if text is None or not isinstance(position, int):
+        return None
+    position = max(0, min(position, len(text)))
+    line_start = text.rfind("\n", 0, position) + 1
+    return text.count("\n", 0, position), position - line_start
+
+
+def yaml_error_line(exc: yaml.YAMLError, first_line: int, text: str | None = None) -> int:
+    """The file line of a YAML error; ``first_line`` is the file line of the YAML text's line 1."""
+    where = yaml_error_position(exc, text)
+    return first_line if where is None else first_line + where[0]
 
 
 def yaml_error_text(exc: yaml.YAMLError, first_line: int = 1) -> str:
@@ -287,7 +302,7 @@ def parse_glossary(text: str, path: Path) -> Glossary:
     except yaml.YAMLError as exc:
         diags.append(Diagnostic.error(
             "glossary-yaml", f"glossary is not valid YAML: {yaml_error_text(exc, 1)}", path,
-            yaml_error_line(exc, 1)))
+            yaml_error_line(exc, 1, text)))
         return Glossary({}, diags, path)
     if data is None:
         return Glossary({}, diags, path)

@@ -231,7 +231,7 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
     except yaml.YAMLError as exc:
         diags.append(Diagnostic.error(
             "kb-yaml", f"front matter is not valid YAML: {yaml_error_text(exc, first)}", path,
-            yaml_error_line(exc, first)))
+            yaml_error_line(exc, first, yaml_text)))
         return None
     if not isinstance(meta, dict):
         diags.append(Diagnostic.error(

@@ -34,6 +34,7 @@ from yaml.events import (
 from yaml.nodes import ScalarNode
 
 from iwp_trainer.diagnostics import Diagnostic
+from iwp_trainer.glossary import yaml_error_position, yaml_error_text
 from iwp_trainer.scenario import Dimension, Scenario, ScenarioSet
 
 MAX_BYTES = 1_000_000
@@ -219,8 +220,11 @@ def parse_yaml(text: str, file: str | Path) -> tuple[YamlDoc | None, list[Diagno
         diags.append(Diagnostic.error("SC001", f"YAML syntax error: {message}", file, line, col,
                                       _syntax_hint(message)))
         return None, diags
-    except yaml.YAMLError as exc:  # pragma: no cover - libyaml reports everything with marks
-        diags.append(Diagnostic.error("SC001", f"YAML syntax error: {exc}", file, None, None))
+    except yaml.YAMLError as exc:  # a character YAML refuses (NUL, other control characters)
+        where = yaml_error_position(exc, text)
+        line, col = (where[0] + 1, where[1] + 1) if where else (None, None)
+        diags.append(Diagnostic.error("SC001", f"YAML syntax error: {yaml_error_text(exc)}", file, line, col,
+                                      "remove the character or retype the text around it"))
         return None, diags
     except RecursionError:  # pragma: no cover - guarded by MAX_DEPTH
         diags.append(Diagnostic.error("SC008", "the file is nested too deeply", file, None, None))

@@ -92,3 +92,9 @@ def test_shipped_glossary_expands_acronyms(shipped_kb: Path) -> None:
     assert glossary.diagnostics == []
     assert "Flexible Support Fund" in glossary.expand("FSF travel")
     assert "Conditionality Earnings Threshold" in glossary.expand("can i lower someone's cet")
+
+
+def test_control_character_is_reported_on_its_own_line(tmp_path: Path) -> None:
+    glossary = parse_glossary("CET: conditionality earnings threshold\nWSR: a\x07b\n", tmp_path / "glossary.yaml")
+    (diag,) = glossary.diagnostics
+    assert diag.line == 2 and "#x0007" in diag.message and "\n" not in diag.message

@@ -174,3 +174,11 @@ def test_snapshot_round_trip_keeps_everything(broken_kb: Path) -> None:
     assert copy.diagnostics == kb.diagnostics
     assert copy.glossary.terms == kb.glossary.terms
     assert copy.glossary.diagnostics == kb.glossary.diagnostics
+
+
+def test_control_character_in_front_matter_is_reported_on_its_line(tmp_path: Path) -> None:
+    (tmp_path / "bell.md").write_text(
+        "---\nid: bell\nquestion: Q?\nsource: {document: IWP trial FAQ, section: s\x07}\n---\nBody\n", encoding="utf-8")
+    kb = load_kb(tmp_path)
+    (diag,) = kb.diagnostics
+    assert (diag.code, diag.line) == ("kb-yaml", 4) and "#x0007" in diag.message and "\n" not in diag.message

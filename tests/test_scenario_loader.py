@@ -180,3 +180,12 @@ def test_syntax_errors_say_how_to_fix_common_mistakes(text: str, line: int, hint
     (diag,) = diags
     assert (diag.code, diag.line) == ("SC001", line)
     assert diag.hint and hint_words in diag.hint
+
+
+def test_control_character_names_its_line_and_column_in_one_line() -> None:
+    doc, diags = parse_yaml("id: x\ntitle: y\nsay: a\x00b\n", "f.yaml")
+    assert doc is None
+    (diag,) = diags
+    assert (diag.code, diag.line, diag.col) == ("SC001", 3, 7)
+    assert "\n" not in diag.message and "<unicode string>" not in diag.message
+    assert "#x0000" in diag.message
