@@ -32,6 +32,13 @@ def _url(value: str) -> str:
     return value
 
 
+def _out_file(value: str) -> Path | None:
+    """``--out FILE``; ``-`` is standard output, as usual."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("give a file name (or - for standard output)")
+    return None if value == "-" else Path(value)
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "export",
@@ -40,7 +47,7 @@ def register(subparsers: Any) -> None:
                     "attempted, answered (one per decision), completed and passed/failed.",
     )
     parser.add_argument("format", choices=("xapi",), help="export format")
-    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+    parser.add_argument("--out", type=_out_file, default=None, metavar="FILE",
                         help="write to FILE (atomically) instead of stdout")
     parser.add_argument("--home-page", type=_url, default=DEFAULT_HOME_PAGE, metavar="URL",
                         help="the learner accounts' home page, e.g. your organisation's LMS "
@@ -53,6 +60,10 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     f = report_filter(args)
+    if args.out is not None and args.out.is_dir():
+        print(f"iwp-trainer export: error: {args.out} is a folder, not a file (give a file name, "
+              f"e.g. {args.out / 'statements.jsonl'})", file=sys.stderr)
+        return EXIT_ERROR
     try:
         store = open_existing(Path(args.db))
         if store is None:
