@@ -198,3 +198,30 @@ def test_graph_bad_usage(capsys) -> None:
     assert exc.value.code == 2
     code, _out, err = cli(capsys, "graph", "nope")
     assert code == 1 and "unknown scenario `nope`" in err
+
+
+def test_check_a_kb_entry_or_the_kb_folder_validates_it_as_knowledge_base(tmp_path: Path, capsys) -> None:
+    """`check kb/x.md` or `check kb/` must not parse Markdown (or the glossary) as a scenario."""
+    kb = tmp_path / "kb"
+    shutil.copytree(KB, kb)
+    good = sorted(kb.glob("*.md"))[0]
+    code, out, err = cli(capsys, "--kb", str(kb), "check", str(good))
+    assert code == 0, err
+    assert "SC0" not in err and "SC1" not in err
+    (kb / "broken.md").write_text("---\nid: broken\nquestion: Q?\n---\nBody\n", encoding="utf-8")
+    (kb / "glossary.yaml").write_text("CET: conditionality earnings threshold\n", encoding="utf-8")
+    for target in (kb / "broken.md", kb):
+        code, out, err = cli(capsys, "--kb", str(kb), "check", str(target))
+        assert code == 1
+        assert "broken.md:2: error kb-missing-field" in err
+        assert "SC" not in err and "glossary.yaml" not in err
+    code, out, err = cli(capsys, "--kb", str(kb), "check", str(kb / "glossary.yaml"))
+    assert code == 0 and "SC" not in err, err
+
+
+def test_check_another_kb_folder_is_validated_as_knowledge_base(tmp_path: Path, capsys) -> None:
+    other = tmp_path / "kb-copy"
+    shutil.copytree(KB, other)
+    (other / "broken.md").write_text("no front matter here\n", encoding="utf-8")
+    code, out, err = cli(capsys, "check", str(other))
+    assert code == 1 and "broken.md:1: error kb-front-matter" in err and "SC" not in err, err

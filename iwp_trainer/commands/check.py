@@ -1,7 +1,8 @@
 """``iwp-trainer check [PATHS...] [--json] [--strict]``: validate scenarios and the knowledge base.
 
 With no PATHS it checks the whole scenarios folder and the knowledge base; otherwise the given
-scenario files or folders. Each problem is one ``file:line:col: error CODE: message`` line on
+scenario files or folders (a knowledge-base entry, the glossary or a KB folder is checked as
+knowledge base, never parsed as a scenario). Each problem is one ``file:line:col: error CODE: message`` line on
 stderr (or, with ``--json``, one JSON object on stdout). Exit 0 when clean, 1 on errors (and on
 warnings with ``--strict``), 2 on bad usage.
 """
@@ -29,7 +30,8 @@ def register(subparsers: Any) -> None:
                     "base) and run each scenario's scripted tests.",
     )
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                        help="scenario files or folders (default: the scenarios folder and the KB)")
+                        help="scenario files or folders, or KB entries/folders "
+                             "(default: the scenarios folder and the KB)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
     parser.set_defaults(func=run)
@@ -43,6 +45,40 @@ def load_kb_for_check(kb_dir: Path) -> tuple[set[str] | None, list[Diagnostic], 
     if not Path(kb_dir).is_dir():
         return None, list(kb.diagnostics), kb
     return set(kb.entries), list(kb.diagnostics), kb
+
+
+def _kb_folder_of(path: Path, kb_dir: Path) -> Path | None:
+    """The knowledge-base folder ``path`` is or belongs to, if it is knowledge base: the KB folder
+    itself, a Markdown entry, or the glossary next to entries."""
+    from iwp_trainer.kb import GLOSSARY_FILE
+
+    if path.is_dir():  # the KB folder, or one like it: entries and no dimensions.yaml
+        looks_like_kb = not (path / DIMENSIONS_FILE).exists() and any(path.glob("*.md"))
+        return path if _same(path, kb_dir) or looks_like_kb else None
+    if path.suffix.lower() == ".md" or (path.name == GLOSSARY_FILE and (
+            _same(path.parent, kb_dir) or any(path.parent.glob("*.md")))):
+        return path.parent
+    return None
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def _kb_diagnostics(kb_home: Path, path: Path, kb_dir: Path, kb_diags: list[Diagnostic]) -> list[Diagnostic]:
+    """The problems of the KB folder ``kb_home`` (all of them) or of the one file ``path`` in it."""
+    if _same(kb_home, kb_dir):
+        found = kb_diags
+    else:
+        from iwp_trainer.kb import load_kb
+
+        found = list(load_kb(kb_home).diagnostics)
+    if path.is_dir():
+        return list(found)
+    return [d for d in found if d.file and _same(Path(d.file), path)]
 
 
 def check_paths(scenarios_dir: Path, kb_dir: Path, paths: list[Path],
@@ -61,7 +97,10 @@ def check_paths(scenarios_dir: Path, kb_dir: Path, paths: list[Path],
     count = 0
     groups: dict[Path, list[Path]] = {}
     for path in paths:
-        if path.is_dir():
+        kb_home = _kb_folder_of(path, kb_dir)
+        if kb_home is not None:  # an entry, the glossary or the KB folder: never parse it as a scenario
+            diags.extend(_kb_diagnostics(kb_home, path, kb_dir, kb_diags))
+        elif path.is_dir():
             result = load_scenarios(path, kb_ids, jobs=jobs)
             count += len(scenario_files(path))
             diags.extend(result.diagnostics)
