@@ -91,7 +91,12 @@ class _Stop(Exception):
     """Raised inside the event walk to stop at the first fatal problem."""
 
 
-def parse_yaml(text: str, file: str | Path) -> tuple[YamlDoc | None, list[Diagnostic]]:
+SCENARIO_EMPTY_HINT = "a scenario file starts with `id:`, `title:` and the other keys"
+DIMENSIONS_EMPTY_HINT = "list each dimension with its `name:` and `description:`, e.g. `discretion: {name: Discretion, description: ...}`"
+
+
+def parse_yaml(text: str, file: str | Path,
+               empty_hint: str = SCENARIO_EMPTY_HINT) -> tuple[YamlDoc | None, list[Diagnostic]]:
     """Parse one YAML document into a :class:`YamlDoc`, or say precisely why not.
 
     This loop runs once per YAML event, so it is written for speed: positions are kept as the
@@ -233,8 +238,7 @@ def parse_yaml(text: str, file: str | Path) -> tuple[YamlDoc | None, list[Diagno
     if diags:  # duplicate keys: the data would be ambiguous
         return None, diags
     if not root or root[0] is None:
-        diags.append(Diagnostic.error("SC005", "the file is empty", file, 1, 1,
-                                      "a scenario file starts with `id:`, `title:` and the other keys"))
+        diags.append(Diagnostic.error("SC005", "the file is empty", file, 1, 1, empty_hint))
         return None, diags
     doc.data = root[0]
     return doc, diags
@@ -284,7 +288,8 @@ def _scalar(event: ScalarEvent, fatal: Any) -> Any:
         return event.value
 
 
-def read_yaml_file(path: Path) -> tuple[YamlDoc | None, bytes, list[Diagnostic]]:
+def read_yaml_file(path: Path, empty_hint: str = SCENARIO_EMPTY_HINT
+                   ) -> tuple[YamlDoc | None, bytes, list[Diagnostic]]:
     """Read a file with the size and encoding checks, then parse it."""
     file = str(path)
     try:
@@ -306,9 +311,8 @@ def read_yaml_file(path: Path) -> tuple[YamlDoc | None, bytes, list[Diagnostic]]
         return None, raw, [Diagnostic.error("SC009", "the file is not valid UTF-8 text", file, line, None,
                                             "save it as UTF-8")]
     if not text.strip():
-        return None, raw, [Diagnostic.error("SC005", "the file is empty", file, 1, 1,
-                                            "a scenario file starts with `id:`, `title:` and the other keys")]
-    doc, diags = parse_yaml(text, file)
+        return None, raw, [Diagnostic.error("SC005", "the file is empty", file, 1, 1, empty_hint)]
+    doc, diags = parse_yaml(text, file, empty_hint)
     return doc, raw, diags
 
 
@@ -317,9 +321,10 @@ def load_dimensions(path: Path) -> tuple[dict[str, Dimension], list[Diagnostic]]
     from iwp_trainer import validate
 
     if not path.is_file():
-        return {}, [Diagnostic.error("SC501", f"no {DIMENSIONS_FILE} found: scenarios cannot be scored",
+        found = f"{DIMENSIONS_FILE} is a folder, not a file" if path.is_dir() else f"no {DIMENSIONS_FILE} found"
+        return {}, [Diagnostic.error("SC501", f"{found}: scenarios cannot be scored",
                                      str(path), None, None, f"create {path}")]
-    doc, _raw, diags = read_yaml_file(path)
+    doc, _raw, diags = read_yaml_file(path, DIMENSIONS_EMPTY_HINT)
     if doc is None:
         return {}, diags
     dims, more = validate.build_dimensions(doc)

@@ -189,3 +189,18 @@ def test_control_character_names_its_line_and_column_in_one_line() -> None:
     assert (diag.code, diag.line, diag.col) == ("SC001", 3, 7)
     assert "\n" not in diag.message and "<unicode string>" not in diag.message
     assert "#x0000" in diag.message
+
+
+@pytest.mark.parametrize("content", ["", "# only a comment\n", "---\n"])
+def test_empty_dimensions_file_says_what_a_dimensions_file_holds(tmp_path: Path, content: str) -> None:
+    (tmp_path / "dimensions.yaml").write_text(content)
+    result = load_scenarios(tmp_path, KB_IDS)
+    (diag,) = result.diagnostics
+    assert diag.code == "SC005" and diag.hint
+    assert "scenario file" not in diag.hint and "name:" in diag.hint
+
+
+def test_dimensions_folder_is_named_as_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "dimensions.yaml").mkdir()
+    (diag,) = load_scenarios(tmp_path, KB_IDS).diagnostics
+    assert diag.code == "SC501" and "is a folder, not a file" in diag.message
