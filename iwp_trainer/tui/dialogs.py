@@ -72,7 +72,8 @@ class LearnerNameScreen(ModalScreen[str]):
         with Vertical(id="dialog", classes="dialog"):
             title = "Change learner" if self.current else "Welcome to the IWP trainer"
             yield Static(Content.styled(title, "bold"), classes="dialog-title")
-            yield Static("Your progress is recorded under a name or staff id. What should we use?")
+            yield Static("Your progress is recorded under a name or staff id. What should we use?",
+                         id="learner-prompt")
             yield Input(value=self.current, placeholder="Name or staff id", id="learner-name")
             yield Static("", id="learner-error", classes="error-text")
             with Horizontal(classes="buttons"):
@@ -173,7 +174,8 @@ class EntryScreen(ModalScreen[None]):
                 yield Static("", id="entry-title", classes="answer-title")
                 yield Static("", id="entry-citation", classes="citation")
                 yield Markdown("", id="entry-body")
-            yield Static("Esc closes · ← → other cited answers", classes="dim")
+            keys = "Esc closes · ← → other cited answers" if len(self.entries) > 1 else "Esc closes"
+            yield Static(keys, classes="dim")
 
     def on_mount(self) -> None:
         self.show()

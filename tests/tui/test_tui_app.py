@@ -126,3 +126,12 @@ async def test_a_missing_kb_folder_leaves_one_problem_and_practise_working(make_
         await pilot.pause()
         assert app.screen.query(Exchange).last().answered is None
         assert "Search is unavailable" in str(app.screen.query(Exchange).last().query_one(".error").render())
+
+
+async def test_learner_prompt_wraps_instead_of_being_cut_off(make_app) -> None:
+    app = make_app(learner=None)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LearnerNameScreen))
+        await pilot.pause()
+        prompt = app.screen.query_one("#learner-prompt", Static)
+        assert prompt.size.height >= 2  # the whole question, "What should we use?" included
