@@ -5,9 +5,14 @@ They only display what they are given; screens feed them data from the core modu
 
 from __future__ import annotations
 
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
 from textual.content import Content
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.widgets import Static, Tree
+from textual.widgets.tree import TreeNode
 
 # (mode, key, label) in the order the navigation bar shows them.
 NAV_ITEMS: tuple[tuple[str, str, str], ...] = (
@@ -45,9 +50,10 @@ class NavBar(Static):
             if mode == "problems" and self.problems:
                 text = f"{label} ({self.problems})"
             if mode == self.current:
-                # Marked by shape as well as colour: brackets and bold, not only a highlight.
+                # Marked by shape as well as colour: brackets and bold, not only a highlight
+                # (the brackets take the place of the padding spaces, so the bar keeps its width).
                 piece = Content.from_markup(
-                    f"[@click=app.go('{mode}')][reverse bold] {key} {text} [/][/]"
+                    f"[@click=app.go('{mode}')]\\[[reverse bold]{key} {text}[/]][/]"
                 )
             else:
                 style = "bold $text-error" if mode == "problems" and self.problems else ""
@@ -153,3 +159,23 @@ class TrendLine(Static):
 
     def render(self) -> Content:
         return Content.styled(trend_text(self.values, self.size.width or 20), "$text-accent")
+
+
+class EllipsisTree(Tree[Any]):
+    """A tree whose long labels end in "…" where the pane cuts them, so a cut-off question is seen
+    to be cut off (the whole question shows beside the tree when it is highlighted)."""
+
+    def render_label(self, node: TreeNode[Any], base_style: Style, style: Style) -> Text:
+        text = super().render_label(node, base_style, style)
+        room = self.scrollable_content_region.width
+        if room <= 0:
+            return text
+        depth = 0
+        parent = node.parent
+        while parent is not None and parent is not self.root:
+            depth += 1
+            parent = parent.parent
+        room -= depth * self.guide_depth  # the guides drawn to the left of the label
+        if room > 4 and text.cell_len > room:
+            text.truncate(room, overflow="ellipsis")
+        return text

@@ -134,3 +134,16 @@ async def test_command_palette_finds_a_scenario_and_a_screen(make_app) -> None:
         await palette_shows(pilot, "Go to Problems")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.current_mode == "problems")
+
+
+async def test_long_questions_in_the_tree_end_in_an_ellipsis(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        screen = await open_browse(pilot)
+        tree = screen.query_one(Tree)
+        await pilot.pause()
+        labels = [tree.render_label(line.node, tree.rich_style, tree.rich_style).plain
+                  for line in tree._tree_lines]
+        assert any(label.endswith("…") for label in labels)
+        assert all(len(label) <= tree.scrollable_content_region.width for label in labels)

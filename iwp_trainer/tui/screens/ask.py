@@ -186,6 +186,8 @@ class Exchange(Vertical):
             parts.append(Static(reason, classes="answer-note"))
         if self.related:
             parts.append(self._related_list("Closest topics"))
+        else:
+            parts.append(Static("Try other words, or look through the topics in Browse (F3).", classes="answer-note"))
         parts.append(Static(Content.from_markup(NO_ANSWER_ADVICE), classes="advice"))
         self._show_card("No confident answer", parts, "answer no-answer")
 

@@ -16,6 +16,7 @@ from iwp_trainer.tui import services
 from iwp_trainer.tui.messages import ShowEntry
 from iwp_trainer.tui.screens.ask import related_list, terms_line
 from iwp_trainer.tui.screens.base import IwpScreen
+from iwp_trainer.tui.widgets import EllipsisTree
 
 GLOSSARY = "Glossary"
 
@@ -57,7 +58,7 @@ its source, its related entries and the scenarios that cite it.
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="browse"):
-            tree: Tree[tuple[str, str]] = Tree("Knowledge base", id="kb-tree")
+            tree: Tree[tuple[str, str]] = EllipsisTree("Knowledge base", id="kb-tree")
             tree.show_root = False
             tree.guide_depth = 3  # narrower guides leave more room for the questions
             yield tree
