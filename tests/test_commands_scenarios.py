@@ -225,3 +225,12 @@ def test_check_another_kb_folder_is_validated_as_knowledge_base(tmp_path: Path, 
     (other / "broken.md").write_text("no front matter here\n", encoding="utf-8")
     code, out, err = cli(capsys, "check", str(other))
     assert code == 1 and "broken.md:1: error kb-front-matter" in err and "SC" not in err, err
+
+
+def test_play_and_graph_say_what_is_wrong_with_the_reference(tmp_path: Path, capsys) -> None:
+    code, out, err = cli(capsys, "play", str(tmp_path), "--choose", "x")
+    assert code == 1 and f"{tmp_path} is a folder" in err and "no such" not in err
+    code, out, err = cli(capsys, "--scenarios", str(tmp_path / "missing"), "graph", "group-swap")
+    assert code == 1 and f"scenarios folder not found: {tmp_path / 'missing'}" in err
+    code, out, err = cli(capsys, "graph", str(VALID / "dimensions.yaml"))
+    assert code == 1 and "scoring dimensions, not a scenario" in err and "SC102" not in err

@@ -48,13 +48,20 @@ def resolve_scenario(ref: str, scenarios_dir: Path, kb: Any) -> tuple[Scenario |
     """Find a scenario by id or file path: (scenario, its problems, a message when not found)."""
     kb_ids = set(kb.entries) if kb is not None and getattr(kb, "entries", None) else None
     candidate = Path(ref)
+    if candidate.is_dir():
+        return None, [], f"{ref} is a folder; give a scenario id or one scenario .yaml file"
     if candidate.suffix in (".yaml", ".yml") or candidate.is_file() or "/" in ref:
         if not candidate.is_file():
             return None, [], f"no such scenario file: {ref}"
+        if candidate.name == DIMENSIONS_FILE:
+            return None, [], f"{ref} holds the scoring dimensions, not a scenario; give a scenario id or file"
         home = candidate.parent if (candidate.parent / DIMENSIONS_FILE).is_file() else scenarios_dir
         result = load_scenarios(home, kb_ids, run_tests=False, files=[candidate])
     else:
         path = scenarios_dir / f"{ref}.yaml"
+        if not scenarios_dir.is_dir():
+            return None, [], (f"scenarios folder not found: {scenarios_dir} "
+                              "(pass --scenarios DIR or set IWP_TRAINER_SCENARIOS)")
         if not path.is_file():
             known = [p.stem for p in scenario_files(scenarios_dir)] if scenarios_dir.is_dir() else []
             close = difflib.get_close_matches(ref, known, n=1)
