@@ -620,6 +620,9 @@ def open_index(index_dir: Path, kb: KnowledgeBase, kb_dir: Path, progress: Progr
     Raises :class:`SearchIndexError` only when the index folder cannot be written at all.
     """
     index_dir = Path(index_dir)
+    if index_dir.exists() and not index_dir.is_dir():
+        raise SearchIndexError(f"the search index location {index_dir} is a file, not a folder "
+                               "(pass --index DIR or set IWP_TRAINER_INDEX to a folder)")
     fingerprint = fingerprint or kb_fingerprint(Path(kb_dir))
     if not rebuild:
         opened = _try_open(index_dir, fingerprint, len(kb))

@@ -262,3 +262,12 @@ def test_large_kb_shortcut_scores_candidates_exactly(tmp_path: Path, monkeypatch
                 assert hit.score == pytest.approx(exact_scores[hit.id], rel=1e-6)
         assert [h.matched for h in pruned[:1]] == [h.matched for h in exact[q][:1]]
     index.close()
+
+
+def test_index_location_that_is_a_file_is_named_as_such(tmp_path: Path, kb_dir: Path) -> None:
+    taken = tmp_path / "index"
+    taken.write_text("someone's notes\n")
+    with pytest.raises(search.SearchIndexError) as info:
+        _open(kb_dir, taken)
+    assert f"the search index location {taken} is a file, not a folder" in str(info.value)
+    assert taken.read_text() == "someone's notes\n"
