@@ -33,11 +33,13 @@ def help_widgets(text: str) -> list[Widget]:
     widgets: list[Widget] = []
     paragraph: list[str] = []
 
+    def inline(text: str) -> Content:
+        parts = text.split("**")
+        return Content.assemble(*[(p, "bold" if n % 2 else "") for n, p in enumerate(parts)])
+
     def flush() -> None:
         if paragraph:
-            parts = " ".join(paragraph).split("**")
-            widgets.append(Static(Content.assemble(*[(p, "bold" if n % 2 else "") for n, p in enumerate(parts)]),
-                                  classes="help-paragraph"))
+            widgets.append(Static(inline(" ".join(paragraph)), classes="help-paragraph"))
             paragraph.clear()
 
     for line in text.splitlines():
@@ -50,7 +52,7 @@ def help_widgets(text: str) -> list[Widget]:
             if cells[0] == "key" or set(cells[0]) <= {"-"}:
                 continue
             widgets.append(Horizontal(Static(Content.styled(cells[0], "bold"), classes="help-key"),
-                                      Static(cells[1], classes="help-does"), classes="help-row"))
+                                      Static(inline(cells[1]), classes="help-does"), classes="help-row"))
         elif line.strip():
             paragraph.append(line.strip())
         else:

@@ -97,3 +97,22 @@ async def test_nav_bar_names_are_clickable(make_app) -> None:
         line = str(app.screen.query_one(NavBar).render())
         await pilot.click(NavBar, offset=(line.index("Problems") + 1, 0))
         await wait_for(pilot, lambda: app.current_mode == "problems")
+
+
+def test_help_shows_bold_as_bold_never_as_asterisks() -> None:
+    from textual.widgets import Static
+
+    from iwp_trainer.tui.dialogs import GLOBAL_HELP, help_widgets
+    from iwp_trainer.tui.screens.ask import AskScreen
+    from iwp_trainer.tui.screens.browse import BrowseScreen
+    from iwp_trainer.tui.screens.practise import PractiseScreen
+    from iwp_trainer.tui.screens.problems import ProblemsScreen
+    from iwp_trainer.tui.screens.progress import ProgressScreen
+
+    for screen in (AskScreen, BrowseScreen, PractiseScreen, ProgressScreen, ProblemsScreen):
+        widgets = help_widgets(screen.HELP + "\n" + GLOBAL_HELP)
+        statics = [w for w in widgets if isinstance(w, Static)]
+        statics += [c for w in widgets for c in getattr(w, "_pending_children", []) if isinstance(c, Static)]
+        assert len(statics) > len(widgets)  # the key rows' cells are checked too
+        for static in statics:
+            assert "**" not in str(static.render()), screen.__name__
