@@ -149,6 +149,7 @@ async def test_leaving_keeps_the_attempt_to_resume(make_app) -> None:
         unfinished = services.unfinished(app.store, "test")
         assert [a.choice_ids for a in unfinished] == [("not-normally",)]
         assert app.screen.query_one(DataTable).get_row("fare")[0].startswith("↻ ")
+        assert app.screen.query_one(DataTable).get_row("fare")[3] == "unfinished"  # not "not tried"
         assert "unfinished attempt" in str(app.screen.query_one("#scenario-summary").render())
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))

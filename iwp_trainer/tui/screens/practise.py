@@ -106,7 +106,7 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
             dims = ", ".join(lib.dimension_name(d) for d in scenario.dimensions)
             result = best.get(scenario.id)
             if result is None:
-                cell = "not tried"
+                cell = "unfinished" if scenario.id in unfinished else "not tried"
             else:
                 cell = f"{result_words(result.passed)} {round(result.fraction * 100)}%"
             rows.append((scenario, dims, cell))
