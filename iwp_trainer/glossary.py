@@ -328,9 +328,17 @@ def parse_glossary(text: str, path: Path) -> Glossary:
     return Glossary(terms, diags, path)
 
 
+MAX_GLOSSARY_BYTES = 1_000_000
+
+
 def load_glossary(path: Path) -> Glossary:
     """Load ``glossary.yaml``; a missing file is an empty glossary, a broken one gives diagnostics."""
     try:
+        size = path.stat().st_size
+        if size > MAX_GLOSSARY_BYTES:
+            return Glossary({}, [Diagnostic.error(
+                "glossary-too-large", f"glossary is {size:,} bytes; the limit is {MAX_GLOSSARY_BYTES:,} (1 MB)",
+                path, 1, hint="keep only acronyms and terms coaches meet")], path)
         raw = path.read_bytes()
     except FileNotFoundError:
         return Glossary({}, [], path)

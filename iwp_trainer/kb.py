@@ -277,8 +277,17 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
     return entry, lines
 
 
+MAX_ENTRY_BYTES = 1_000_000  # an entry is a page of policy; a bigger file is a mistake (and slow to index)
+
+
 def _read_text(path: Path, diags: list[Diagnostic]) -> str | None:
     try:
+        size = path.stat().st_size
+        if size > MAX_ENTRY_BYTES:
+            diags.append(Diagnostic.error(
+                "kb-too-large", f"entry is {size:,} bytes; the limit is {MAX_ENTRY_BYTES:,} (1 MB)", path, 1,
+                hint="split it into several entries, one question each"))
+            return None
         raw = path.read_bytes()
     except OSError as exc:
         diags.append(Diagnostic.error("kb-unreadable", f"cannot read entry: {exc.strerror or exc}", path))

@@ -98,3 +98,12 @@ def test_control_character_is_reported_on_its_own_line(tmp_path: Path) -> None:
     glossary = parse_glossary("CET: conditionality earnings threshold\nWSR: a\x07b\n", tmp_path / "glossary.yaml")
     (diag,) = glossary.diagnostics
     assert diag.line == 2 and "#x0007" in diag.message and "\n" not in diag.message
+
+
+def test_oversized_glossary_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "glossary.yaml"
+    path.write_text("".join(f"T{i}: term number {i}\n" for i in range(80_000)), encoding="utf-8")
+    glossary = load_glossary(path)
+    assert len(glossary) == 0
+    (diag,) = glossary.diagnostics
+    assert (diag.code, diag.line) == ("glossary-too-large", 1) and "1 MB" in diag.message

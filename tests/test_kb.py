@@ -182,3 +182,16 @@ def test_control_character_in_front_matter_is_reported_on_its_line(tmp_path: Pat
     kb = load_kb(tmp_path)
     (diag,) = kb.diagnostics
     assert (diag.code, diag.line) == ("kb-yaml", 4) and "#x0007" in diag.message and "\n" not in diag.message
+
+
+def test_oversized_entry_is_refused_without_reading_it(tmp_path: Path) -> None:
+    """A 40 MB paste used to hang `ask` for minutes while it was indexed; over 1 MB is refused."""
+    (tmp_path / "ok.md").write_text(
+        "---\nid: ok\nquestion: Q?\nsource: {document: IWP trial FAQ, section: s}\n---\nBody\n", encoding="utf-8")
+    with (tmp_path / "huge.md").open("w", encoding="utf-8") as handle:
+        handle.write("---\nid: huge\nquestion: Q?\nsource: {document: IWP trial FAQ, section: s}\n---\n")
+        handle.write("word " * 220_000)
+    kb = load_kb(tmp_path)
+    assert list(kb.entries) == ["ok"]
+    (diag,) = kb.diagnostics
+    assert (diag.code, diag.line) == ("kb-too-large", 1) and "1 MB" in diag.message and diag.hint
