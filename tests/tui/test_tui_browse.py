@@ -87,6 +87,8 @@ async def test_glossary_term_shows_its_meaning(make_app) -> None:
         tree.move_cursor(node)
         await pilot.pause()
         assert term.meaning in pane(screen)
+        assert "Also written: Flexible Support Fund" in pane(screen)
+        assert "flexible support fund" not in pane(screen)  # an alias differing only in case is not repeated
 
 
 async def test_s_practises_a_citing_scenario(make_app) -> None:

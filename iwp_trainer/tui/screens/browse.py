@@ -149,7 +149,7 @@ its source, its related entries and the scenarios that cite it.
         glossary = self.iwp.library.glossary
         aliases: tuple[str, ...] = ()
         if glossary is not None and term in getattr(glossary, "terms", {}):
-            aliases = tuple(getattr(glossary.terms[term], "aliases", ()))
+            aliases = tuple(getattr(glossary.terms[term], "forms", ())[1:])  # once each, whatever the case
         self.query_one("#entry-title", Static).update(Content.styled(term, "bold"))
         self.query_one("#entry-body", Markdown).update(meaning)
         self.query_one("#entry-citation", Static).update(Content.styled("Glossary (kb/glossary.yaml)", "dim"))
