@@ -112,6 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_app(args)
         return int(args.func(args) or EXIT_OK)
     except KeyboardInterrupt:
+        # Ctrl+C: one line, on a line of its own (a progress bar may be mid-line). Whatever was
+        # being written is abandoned whole: builds and exports only ever replace finished files.
+        try:
+            sys.stderr.write("\niwp-trainer: interrupted\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
         return 130
     except BrokenPipeError:
         # Output piped into `head` and the like: stop quietly.

@@ -43,3 +43,37 @@ def test_index_errors_are_plain_messages(capsys, tmp_path: Path, fixtures_dir: P
     blocker.write_text("x", encoding="utf-8")
     code, _, err = _run(capsys, "--kb", str(fixtures_dir / "kb" / "good"), "--index", str(blocker / "i"), "index")
     assert code == 1 and "cannot build the search index" in err and "Traceback" not in err
+
+
+def test_ctrl_c_mid_build_is_quiet_and_keeps_the_old_index(tmp_path: Path, fixtures_dir: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for i in range(1500):
+        (kb / f"e{i:04}.md").write_text(
+            f"---\nid: e{i:04}\nquestion: Question {i} about travel costs?\nsource: {{document: IWP trial FAQ, "
+            f"section: s}}\n---\n" + " ".join(f"word{i * 7 + j}" for j in range(60)) + "\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert main(["--kb", str(kb), "--index", str(index), "index"]) == 0
+    before = (index / "CURRENT").read_text()
+    (kb / "e0000.md").write_text((kb / "e0000.md").read_text() + "changed\n", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "iwp_trainer", "--kb", str(kb), "--index", str(index), "index"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.stderr.read(1) not in (b"\r", b""):
+        pass  # wait for the first progress update: the build has begun
+    os.kill(proc.pid, signal.SIGINT)
+    _out, raw_err = proc.communicate(timeout=60)
+    err = raw_err.decode()
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    assert err.endswith("\niwp-trainer: interrupted\n")
+    assert (index / "CURRENT").read_text() == before
+    assert not [p.name for p in index.iterdir() if p.name.startswith("tmp-")]
