@@ -7,6 +7,7 @@ a crash, a full disk or a closed terminal mid-write loses nothing that was alrea
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,17 @@ def atomic_writer(path: Path | str) -> Iterator[TextIO]:
     the folder does not exist or is not writable.
     """
     target = Path(path)
+    try:
+        mode = os.stat(target).st_mode  # follows links
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        # A device or pipe (/dev/null, /dev/stdout, a named pipe): write to it. Renaming over it
+        # would replace the device node itself (as root, even /dev/null).
+        with open(target, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+        return
+    target = Path(os.path.realpath(target))  # a symlink keeps pointing at the file we rewrite
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:

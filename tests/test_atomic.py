@@ -34,3 +34,41 @@ def test_missing_folder_is_an_oserror(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         with atomic_writer(tmp_path / "nope" / "out.txt") as handle:
             handle.write("x")
+
+
+def test_a_symlink_is_followed_not_replaced(tmp_path: Path) -> None:
+    """`--out latest.jsonl` where latest.jsonl links to the real file keeps the link."""
+    real = tmp_path / "exports" / "2026.jsonl"
+    real.parent.mkdir()
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "latest.jsonl"
+    link.symlink_to(real)
+    with atomic_writer(link) as handle:
+        handle.write("new\n")
+    assert link.is_symlink() and real.read_text(encoding="utf-8") == "new\n"
+    assert sorted(p.name for p in real.parent.iterdir()) == ["2026.jsonl"]
+
+
+def test_a_pipe_or_device_is_written_to_never_replaced(tmp_path: Path) -> None:
+    """`--out /dev/null` (or a named pipe) must stay what it is: as root, the rename would replace
+    the device node itself. Tested on a named pipe, never on the real /dev/null."""
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text(encoding="utf-8")), daemon=True)
+    reader.start()
+    try:
+        with atomic_writer(fifo) as handle:
+            handle.write("through the pipe\n")
+    finally:
+        if reader.is_alive():  # unblock the reader if the writer never opened the pipe
+            with open(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK), "w"):
+                pass
+    reader.join(5)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert received == ["through the pipe\n"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
