@@ -25,7 +25,7 @@ from iwp_trainer.tui.messages import ShowEntry, ShowScenario
 from iwp_trainer.tui.screens.ask import AskScreen
 from iwp_trainer.tui.screens.browse import BrowseScreen
 from iwp_trainer.tui.screens.practise import PractiseScreen
-from iwp_trainer.tui.screens.problems import ProblemsScreen
+from iwp_trainer.tui.screens.problems import ProblemsScreen, loaded
 from iwp_trainer.tui.screens.progress import ProgressScreen
 
 DARK_THEME = "textual-dark"
@@ -171,8 +171,8 @@ class IwpApp(App[int]):
         self._tell_screens()
         count = len(self.library.diagnostics)
         if count and not message.reload:
-            self.notify(f"{count} problem{'s' if count != 1 else ''} in the KB or scenario files: everything "
-                        "else is ready. See Problems (F6).", title="Problems", severity="warning", timeout=10)
+            self.notify(f"{count} problem{'s' if count != 1 else ''} in the KB or scenario files; "
+                        f"{loaded(self.library)} See Problems (F6).", title="Problems", severity="warning", timeout=10)
         if message.reload:
             self.notify(
                 f"Re-read {len(self.library.entries)} entries and {len(self.library.scenarios)} scenarios; "

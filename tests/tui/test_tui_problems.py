@@ -34,6 +34,7 @@ async def test_app_starts_with_the_valid_content_and_counts_problems(make_app) -
         assert "Problems (2)" in str(nav.render())
         assert list(app.library.entries) == ["reallocation-not-allowed"]
         assert any("2 problems" in n.message and "F6" in n.message for n in app._notifications)
+        assert any("1 entry and 1 scenario loaded" in n.message for n in app._notifications)  # what did load
         await pilot.press("f4")
         await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
         assert [str(k.value) for k in app.screen.query_one(DataTable).rows] == ["swap"]

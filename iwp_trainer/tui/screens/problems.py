@@ -6,6 +6,7 @@ The app starts with whatever is valid; trainers fix the files and press Ctrl+R t
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -60,12 +61,10 @@ with everything that is valid. Fix the file in your editor, then press **Ctrl+R*
             summary.update(Content.assemble(
                 (f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}", "bold"),
                 f" in {short_path(str(self.iwp.kb_dir))} and {short_path(str(self.iwp.scenarios_dir))}. "
-                "Everything else loaded. "
+                f"{loaded(self.iwp.library)} "
                 "Fix the files, then press Ctrl+R to re-read them."))
         else:
-            summary.update(Content.assemble(("No problems.", "bold"),
-                                            f" {len(self.iwp.library.entries)} entries and "
-                                            f"{len(self.iwp.library.scenarios)} scenarios loaded. "
+            summary.update(Content.assemble(("No problems.", "bold"), f" {loaded(self.iwp.library)} "
                                             "Ctrl+R re-reads the files after editing."))
         options = self.query_one("#problem-list", OptionList)
         options.clear_options()
@@ -88,3 +87,10 @@ with everything that is valid. Fix the file in your editor, then press **Ctrl+R*
         if diag.hint:
             detail.append(Content.assemble(("How to fix: ", "bold"), diag.hint))
         self.query_one("#problem-detail", Static).update(Content("\n").join(detail))
+
+
+def loaded(library: Any) -> str:
+    """What did load, said plainly: "everything else loaded" is untrue when a whole folder failed."""
+    entries, scenarios = len(library.entries), len(library.scenarios)
+    return (f"{entries} entr{'ies' if entries != 1 else 'y'} and "
+            f"{scenarios} scenario{'s' if scenarios != 1 else ''} loaded.")
