@@ -302,6 +302,8 @@ class ProgressStore:
         path = paths.expand(Path(path))
         if path.is_dir():
             raise StoreError(f"the progress database {path} is a folder, not a file")
+        if path.exists() and not path.is_file():  # /dev/null, a named pipe: SQLite would hang or litter
+            raise StoreError(f"the progress database {path} is not a regular file; give a file with --db")
         if read_only:
             if not path.exists():
                 raise StoreError(f"there is no progress database at {path}")

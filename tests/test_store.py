@@ -540,3 +540,14 @@ def test_engine_results_recorded_as_the_app_does_and_resumed_by_replay(shipped_s
         {dim: sc.fraction for dim, sc in result.scores.items()}
     assert [d.choice_id for d in result.decisions] == done.choice_ids
     s.close()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_device_or_pipe_is_refused_and_left_alone(tmp_path: Path, read_only: bool) -> None:
+    """`--db /dev/null` left a /dev/null-journal behind and said 'disk I/O error'. Tested on a named
+    pipe, never on the real /dev/null."""
+    fifo = tmp_path / "progress.sqlite3"
+    os.mkfifo(fifo)
+    with pytest.raises(StoreError, match="is not a regular file"):
+        ProgressStore.open(fifo, read_only=read_only)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["progress.sqlite3"]
