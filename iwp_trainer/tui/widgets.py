@@ -9,9 +9,10 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.content import Content
 from textual.reactive import reactive
-from textual.widgets import Static, Tree
+from textual.widgets import DataTable, Static, Tree
 from textual.widgets.tree import TreeNode
 
 # (mode, key, label) in the order the navigation bar shows them.
@@ -179,3 +180,13 @@ class EllipsisTree(Tree[Any]):
         if room > 4 and text.cell_len > room:
             text.truncate(room, overflow="ellipsis")
         return text
+
+
+class RowTable(DataTable[Any]):
+    """A table chosen by row: Home and End go to the first and last row (a plain DataTable's End
+    goes to the last column, which looks like nothing happened)."""
+
+    BINDINGS = [
+        Binding("home", "scroll_top", "First", show=False),
+        Binding("end", "scroll_bottom", "Last", show=False),
+    ]

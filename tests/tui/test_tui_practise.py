@@ -43,6 +43,10 @@ async def test_list_shows_title_level_dimensions_and_best(make_app) -> None:
         assert row[0].strip() == FARE.title and row[1] == FARE.level
         assert row[2] == "Discretion, Sanctions"
         assert row[3] == "not tried"
+        await pilot.press("end")  # Home and End go to the last and first scenario, not across columns
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("home")
+        assert table.cursor_row == 0
 
 
 async def test_practice_mode_feedback_cited_answer_and_pass(make_app) -> None:

@@ -24,7 +24,7 @@ from iwp_trainer.tui import services
 from iwp_trainer.tui.dialogs import ChoiceScreen, EntryScreen
 from iwp_trainer.tui.messages import ShowScenario
 from iwp_trainer.tui.screens.base import IwpScreen
-from iwp_trainer.tui.widgets import ScoreBar
+from iwp_trainer.tui.widgets import RowTable, ScoreBar
 
 PRACTICE = "practice"
 ASSESSMENT = "assessment"
@@ -76,7 +76,7 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="practise"):
-            table: DataTable[Any] = DataTable(id="scenario-table", cursor_type="row", zebra_stripes=True)
+            table: DataTable[Any] = RowTable(id="scenario-table", cursor_type="row", zebra_stripes=True)
             yield table
             yield Static("", id="scenario-summary")
 

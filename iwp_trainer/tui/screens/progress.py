@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 from iwp_trainer.tui import services
 from iwp_trainer.tui.dialogs import AttemptScreen
 from iwp_trainer.tui.screens.base import IwpScreen
-from iwp_trainer.tui.widgets import ScoreBar, TrendLine, bar_text
+from iwp_trainer.tui.widgets import RowTable, ScoreBar, TrendLine, bar_text
 
 
 class ProgressScreen(IwpScreen):
@@ -40,7 +40,7 @@ Unfinished attempts can be resumed from Practise.
             yield Vertical(id="dimension-charts")
             yield Static(Content.styled("Attempts (newest first; Enter reviews one)", "bold"),
                          classes="section-title", id="attempts-title")
-            table: DataTable[str] = DataTable(id="attempts", cursor_type="row", zebra_stripes=True)
+            table: DataTable[str] = RowTable(id="attempts", cursor_type="row", zebra_stripes=True)
             yield table
 
     def on_mount(self) -> None:
