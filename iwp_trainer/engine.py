@@ -46,6 +46,11 @@ class Analysis:
     # Flags multiply the states a scenario can be in; past this many, give up with a clear error
     # (the validator reports it) rather than grind on.
     MAX_STATES = 100_000
+    # Each state carries the flags and loop choices taken so far, so the cost is states times
+    # their size: a long loop of scored choices stays under MAX_STATES yet takes minutes and
+    # gigabytes. This budget counts a state visit as 1 + its size (the shipped scenarios need
+    # under 100; the 4,096-state flag test fixture about 53,000).
+    MAX_WORK = 2_000_000
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -61,6 +66,7 @@ class Analysis:
             c.id: self.scc.get(node.id) for node in nodes.values() for c in node.choices
             if c.id in self.repeatable}
         self._memo: dict[State, tuple[float, ...]] = {}
+        self._work = 0
         self._explored: tuple[int, dict[State, list[State]] | None] | None = None
         self.objectives: tuple[str, ...] = (TOTAL, *scenario.dimensions)
         self._index = {name: i for i, name in enumerate(self.objectives)}
@@ -175,6 +181,9 @@ class Analysis:
         frontier = [state]
         while frontier:
             current = frontier.pop()
+            self._work += 1 + len(current[1]) + len(current[2])
+            if self._work > self.MAX_WORK:
+                raise AnalysisTooLarge(f"more than {self.MAX_WORK:,} units of work")
             if nodes[current[0]].is_ending:
                 has_ending = True
             here = self.scc.get(current[0])

@@ -418,3 +418,32 @@ def test_dimensions_below_the_pass_mark_are_named_by_the_engine() -> None:
     assert result.below_pass_mark == ["discretion", "reallocation"]
     assert DimensionScore(7, 10, 0.7).reaches(0.7)
     assert not DimensionScore(6, 10, 0.6).reaches(0.7)
+
+
+def _long_loop_yaml(n: int) -> str:
+    """A chain of ``n`` nodes, each with a scored step forward and a scored step back: one big loop
+    whose scored choices can be taken in any combination."""
+    lines = ["id: long-loop", 'title: "Long loop"', 'summary: "x"', "level: experienced",
+             "dimensions: [reallocation]", "shuffle: false", "start: n0", "nodes:"]
+    for i in range(n):
+        lines += [f"  n{i}:", '    say: "h"', "    choices:",
+                  f'      - {{id: c{i}, text: "g", to: n{i + 1}, scores: {{reallocation: 1}}, feedback: "k", cites: [kb-entry]}}',
+                  f'      - {{id: d{i}, text: "b", to: n{max(i - 1, 0)}, scores: {{reallocation: 0}}, feedback: "k", cites: [kb-entry]}}']
+    lines += [f"  n{n}:", '    say: "end"', '    ending: "End"']
+    return "\n".join(lines) + "\n"
+
+
+def test_best_score_analysis_gives_up_quickly_on_a_long_scored_loop(tmp_path: Path) -> None:
+    """A 650 KB scenario like this made `check` run for minutes and use gigabytes: every state
+    carries the set of loop choices already taken, so the work grows with states x their size.
+    The analysis has a budget for that work and stops with SC211 well within a second or two."""
+    import time
+
+    dims, _ = load_dimensions(FIX / "valid" / "dimensions.yaml")
+    path = tmp_path / "long-loop.yaml"
+    path.write_text(_long_loop_yaml(300), encoding="utf-8")
+    start = time.perf_counter()
+    scenario, diags = load_scenario_file(path, dims, None)
+    elapsed = time.perf_counter() - start
+    assert [d.code for d in diags if d.severity == "error"] == ["SC211"]
+    assert elapsed < 4, f"took {elapsed:.1f} s"
