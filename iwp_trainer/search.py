@@ -303,7 +303,9 @@ def build_index(index_dir: Path, kb: KnowledgeBase, fingerprint: str,
             writer.cancel()
             raise
         ix.close()
-        (tmp / SNAPSHOT).write_text(json.dumps(kb_to_data(kb), ensure_ascii=False), encoding="utf-8")
+        # ASCII JSON: a file name that is not UTF-8 (kept by Python as a lone surrogate) round-trips
+        # as a \u escape instead of making the write fail.
+        (tmp / SNAPSHOT).write_text(json.dumps(kb_to_data(kb)), encoding="ascii")
         meta = {"schema": SCHEMA_VERSION, "fingerprint": fingerprint, "count": total,
                 "built": time.time()}
         (tmp / META).write_text(json.dumps(meta), encoding="utf-8")

@@ -271,3 +271,17 @@ def test_index_location_that_is_a_file_is_named_as_such(tmp_path: Path, kb_dir: 
         _open(kb_dir, taken)
     assert f"the search index location {taken} is a file, not a folder" in str(info.value)
     assert taken.read_text() == "someone's notes\n"
+
+
+def test_a_file_name_that_is_not_utf8_does_not_break_the_index(tmp_path: Path, kb_dir: Path) -> None:
+    """One oddly named file (bytes from another system's encoding) must not stop every `ask`."""
+    bad = os.fsdecode(b"caf\xe9-notes.md")  # Latin-1 name: undecodable, kept as a surrogate
+    (kb_dir / bad).write_text("---\nid: [\n---\nbody\n", encoding="utf-8")
+    kb = load_kb(kb_dir)
+    assert any(d.code == "kb-yaml" for d in kb.diagnostics)
+    index = _open(kb_dir, tmp_path / "index")
+    try:
+        assert index.doc_count == len(kb)
+    finally:
+        index.close()
+    assert search.load_snapshot(tmp_path / "index", search.kb_fingerprint(kb_dir)) is not None
