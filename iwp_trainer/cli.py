@@ -92,12 +92,21 @@ def resolve_paths(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def _fill_closed_streams() -> None:
-    """A standard stream closed by the caller (``<&-``, ``>&-``, some services) becomes the null
+    """Standard streams any output can go to. A standard stream closed by the caller (``<&-``, ``>&-``, some services) becomes the null
     device: no input, output discarded. Opened in order, so the null device also takes the freed
     descriptor and no file we open later can land on 0, 1 or 2."""
     for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))
+    # A terminal that cannot show a character (PYTHONIOENCODING=ascii, a legacy code page) gets
+    # a replacement mark, never a UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (getattr(stream, "errors", None) or "strict") == "strict":
+            try:
+                reconfigure(errors="replace")
+            except (OSError, ValueError):
+                pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -68,3 +68,15 @@ def test_closed_stdout_is_not_a_traceback(tmp_path, shipped_kb) -> None:
     result = _closed(">&-", tmp_path, shipped_kb, "ask", "bus fare")
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 0
+
+
+def test_a_terminal_that_cannot_show_unicode_gets_replacements_not_a_traceback(shipped_scenarios, shipped_kb) -> None:
+    """e.g. PYTHONIOENCODING=ascii or a legacy code page: the "…" in a graph label used to crash."""
+    import os
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run([sys.executable, "-m", "iwp_trainer", "--kb", str(shipped_kb), "--scenarios",
+                             str(shipped_scenarios), "graph", "travel-costs"], capture_output=True, text=True,
+                            env=env, encoding="ascii", errors="strict")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0 and "flowchart TD" in result.stdout
