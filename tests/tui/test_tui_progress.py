@@ -66,6 +66,13 @@ async def test_attempts_and_dimensions_are_drawn(make_app) -> None:
         await pilot.press("f2", "f5")
         await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
         assert app.screen.query_one("#attempts", DataTable).row_count == 3
+        # At 80 columns the whole table fits, so the score is never off the right-hand edge.
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        table = app.screen.query_one("#attempts", DataTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        assert table.get_row_at(0)[4].strip() == "100%"
 
 
 async def test_enter_reviews_an_attempt_decision_by_decision(make_app) -> None:

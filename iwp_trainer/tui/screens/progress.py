@@ -43,12 +43,6 @@ Unfinished attempts can be resumed from Practise.
             table: DataTable[str] = RowTable(id="attempts", cursor_type="row", zebra_stripes=True)
             yield table
 
-    def on_mount(self) -> None:
-        table = self.query_one("#attempts", DataTable)
-        for key, label in (("when", "When (UTC)"), ("scenario", "Scenario"), ("mode", "Mode"),
-                           ("result", "Result"), ("score", "Score")):
-            table.add_column(label, key=key)
-        super().on_mount()
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
@@ -94,15 +88,38 @@ Unfinished attempts can be resumed from Practise.
                 f"{len(finished) - passed} failed" + (f"; {open_count} unfinished" if open_count else "") + "."))
         self._draw_charts(finished)
         table = self.query_one("#attempts", DataTable)
-        table.clear()
+        row = table.cursor_row
         table.display = bool(finished)
         self.query_one("#attempts-title").display = bool(finished)
         self._attempts = {str(a.id): a for a in finished}
+        # Everything fits the width, so the score is never hidden off the right-hand edge: on a narrow
+        # terminal the score is a number without its bar, and long titles end in "…".
+        width = self.size.width or 100
+        self._drawn_width = width
+        narrow = width < 100
+        rows = []
         for attempt in reversed(finished):
-            result = "PASS" if attempt.passed else "FAIL"
-            score = f"{bar_text(attempt.fraction, 8)} {round(attempt.fraction * 100):>3}%"
-            table.add_row(_when(attempt.finished_at or attempt.started_at), attempt.scenario_title,
-                          attempt.mode, result, score, key=str(attempt.id))
+            pct = f"{round(attempt.fraction * 100):>3}%"
+            rows.append((_when(attempt.finished_at or attempt.started_at), attempt.scenario_title, attempt.mode,
+                         "PASS" if attempt.passed else "FAIL",
+                         pct if narrow else f"{bar_text(attempt.fraction, 8)} {pct}", str(attempt.id)))
+        labels = ("When (UTC)", "Scenario", "Mode", "Result", "Score")
+        widths = [max([len(label)] + [len(r[n]) for r in rows]) for n, label in enumerate(labels)]
+        room = width - 2 - 2 - 2 * len(labels) - (sum(widths) - widths[1])  # padding, scrollbar, cells
+        widths[1] = max(16, min(widths[1], room))
+        table.clear(columns=True)  # sized afresh each time: columns only ever grow otherwise
+        for label, key, column_width in zip(labels, ("when", "scenario", "mode", "result", "score"), widths):
+            table.add_column(label, key=key, width=column_width)
+        for when, title, mode, result, score, key in rows:
+            if len(title) > widths[1]:
+                title = title[: widths[1] - 1].rstrip() + "…"
+            table.add_row(when, title, mode, result, score, key=key)
+        if row and table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
+
+    def on_resize(self) -> None:
+        if self.is_mounted and self.size.width != getattr(self, "_drawn_width", self.size.width):
+            self.refresh_data()
 
     def _draw_charts(self, finished: list[services.AttemptView]) -> None:
         charts = self.query_one("#dimension-charts", Vertical)
