@@ -318,7 +318,8 @@ def validate_document(
         _check_scoring(ck, built, scenario, dimensions, kb_ids)
     except AnalysisTooLarge:
         ck.error("SC211", "too many combinations of flags and loops to work out the best scores",
-                 ("nodes",), "use fewer flags, or flags that are checked soon after they are set", key=True)
+                 ("nodes",), ("use fewer flags, or flags that are checked soon after they are set, and fewer scored "
+                  "choices inside loops (choices that lead back to an earlier node)"), key=True)
     if ck.errors:
         return None, ck.diags
     if run_tests:

@@ -446,4 +446,5 @@ def test_best_score_analysis_gives_up_quickly_on_a_long_scored_loop(tmp_path: Pa
     scenario, diags = load_scenario_file(path, dims, None)
     elapsed = time.perf_counter() - start
     assert [d.code for d in diags if d.severity == "error"] == ["SC211"]
+    assert "scored choices inside loops" in (diags[0].hint or "")
     assert elapsed < 4, f"took {elapsed:.1f} s"
