@@ -106,8 +106,10 @@ class ScoreBar(Static):
     """
 
     def __init__(self, label: str, earned: float, best: float, fraction: float,
-                 *, label_width: int = 16, points: bool = True, id: str | None = None) -> None:
+                 *, label_width: int = 16, points: bool = True, passed: bool | None = None,
+                 id: str | None = None) -> None:
         self.points = points
+        self.passed = passed  # when known, the colour follows the pass rule (the words say it too)
         self.label = label
         self.earned = earned
         self.best = best
@@ -118,7 +120,10 @@ class ScoreBar(Static):
     def render(self) -> Content:
         bar_width = max(8, min(40, (self.size.width or 60) - self.label_width - 16))
         pct = round(self.fraction * 100)
-        style = "$text-success" if self.fraction >= 0.999 else ("$text-warning" if self.fraction > 0 else "$text-error")
+        if self.passed is not None:
+            style = "$text-success" if self.passed else "$text-error"
+        else:
+            style = "$text-success" if self.fraction >= 0.999 else ("$text-warning" if self.fraction > 0 else "$text-error")
         return Content.assemble(
             (self.label[: self.label_width].ljust(self.label_width), "bold"),
             " ",

@@ -101,3 +101,10 @@ def test_trend_is_on_a_fixed_scale_one_cell_per_attempt() -> None:
     assert trend_text([0.0, 0.1, 0.5, 0.99, 1.0], 10) == "·▁▄██"
     assert trend_text([0.5, 0.5], 10) == "▄▄"  # the same score twice is a flat line at its height
     assert trend_text([0.0, 1.0, 1.0], 2) == "██"  # only the newest attempts that fit
+
+
+def test_result_bar_colour_follows_the_pass_rule_not_only_full_marks() -> None:
+    passing = ScoreBar("Discretion", 3, 4, 0.75, passed=True).render()
+    failing = ScoreBar("Discretion", 1, 4, 0.25, passed=False).render()
+    assert any("success" in str(span.style) for span in passing.spans)  # 75% passes: not a warning colour
+    assert any("error" in str(span.style) for span in failing.spans)

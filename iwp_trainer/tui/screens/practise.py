@@ -405,7 +405,8 @@ class ResultScreen(IwpScreen):
             yield Static(self._explain(), id="verdict-reason")
             with Vertical(id="score-bars"):
                 for dim, score in result.scores.items():
-                    yield ScoreBar(lib.dimension_name(dim), score.earned, score.best, score.fraction)
+                    yield ScoreBar(lib.dimension_name(dim), score.earned, score.best, score.fraction,
+                                   passed=score.reaches(result.pass_mark))
             items = debrief(result, lib.kb)
             yield Markdown(self._debrief_markdown(items), id="debrief")
             yield Static(Content.styled("r retry · v review the cited policy answers · n next scenario · "
