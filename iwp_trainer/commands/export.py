@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("format", choices=("xapi",), help="export format")
     parser.add_argument("--out", type=_out_file, default=None, metavar="FILE",
-                        help="write to FILE (atomically) instead of stdout")
+                        help="write to FILE (atomically) instead of stdout (- is stdout)")
     parser.add_argument("--home-page", type=_url, default=DEFAULT_HOME_PAGE, metavar="URL",
                         help="the learner accounts' home page, e.g. your organisation's LMS "
                              f"(default: {DEFAULT_HOME_PAGE})")
