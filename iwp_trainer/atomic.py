@@ -14,6 +14,16 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 
+def _umask() -> int:
+    """The process umask (only readable by setting it), so new files get the usual permissions."""
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+_UMASK = _umask()
+
+
 @contextmanager
 def atomic_writer(path: Path | str) -> Iterator[TextIO]:
     """Yield a text handle; on a clean exit its content replaces ``path`` in one rename.
@@ -35,6 +45,8 @@ def atomic_writer(path: Path | str) -> Iterator[TextIO]:
     target = Path(os.path.realpath(target))  # a symlink keeps pointing at the file we rewrite
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        # mkstemp makes owner-only files; keep the old file's permissions, or the usual ones.
+        os.chmod(fd, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_UMASK)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             yield handle
             handle.flush()

@@ -72,3 +72,22 @@ def test_a_pipe_or_device_is_written_to_never_replaced(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert received == ["through the pipe\n"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_new_files_get_usual_permissions_and_old_ones_keep_theirs(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    fresh = tmp_path / "export.jsonl"
+    with atomic_writer(fresh) as handle:
+        handle.write("{}\n")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask  # not mkstemp's owner-only 0600
+
+    shared = tmp_path / "shared.json"
+    shared.write_text("{}", encoding="utf-8")
+    shared.chmod(0o640)
+    with atomic_writer(shared) as handle:
+        handle.write("{ }")
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o640
