@@ -256,7 +256,8 @@ class Answerer:
             reason = (f"The top entry covers {features.matched} of the {features.concepts} key words "
                       f"of the question.")
         elif features.coverage < ANSWER_THRESHOLD or features.matched_idf < MIN_MATCHED_IDF:
-            shown = ", ".join(missing[:5])
+            quoted = [f"“{word}”" for word in missing[:5]]
+            shown = " or ".join(quoted) if len(quoted) < 3 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
             reason = (f"The knowledge base does not cover this question well: the closest entries "
                       f"do not mention {shown}." if shown
                       else "The knowledge base does not cover this question well.")

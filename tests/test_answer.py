@@ -231,3 +231,12 @@ def test_a_damaged_snapshot_falls_back_to_the_files(fixtures_dir: Path, tmp_path
     answerer = open_answerer(fixtures_dir / "kb" / "good", tmp_path / "index")
     assert sorted(answerer.kb.entries) == ["moving-groups", "sanction-length", "travel-costs"]
     answerer.close()
+
+
+def test_refusal_names_the_unmatched_words_in_quotes(shipped_kb, tmp_path) -> None:
+    from iwp_trainer.answer import open_answerer
+
+    answerer = open_answerer(shipped_kb, tmp_path / "idx")
+    answer = answerer.ask("wat are the circs for DV")
+    assert not answer.answered
+    assert "\u201cwat\u201d or \u201ccircs\u201d" in answer.reason
