@@ -83,6 +83,11 @@ async def test_practice_mode_feedback_cited_answer_and_pass(make_app) -> None:
         assert attempts[0].choice_ids == ("not-normally", "agreed-steps")
 
 
+def footer_keys(app) -> list[str]:
+    """The descriptions of the bindings the footer shows on the current screen."""
+    return [b.description for _, b, enabled, _ in app.active_bindings.values() if b.show and enabled]
+
+
 async def test_assessment_mode_gives_no_feedback_until_the_end(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
@@ -91,9 +96,13 @@ async def test_assessment_mode_gives_no_feedback_until_the_end(make_app) -> None
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
         play = app.screen
+        assert "Policy" not in footer_keys(app)  # nothing to look up until the end
         await pilot.press("2")  # the worse choice
         await pilot.pause()
         assert not play.query(".feedback")
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.screen is play  # no policy answer mid-assessment
         assert FARE.choice("refund-anyway").feedback not in shown(play)
         await pilot.press("1")
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))

@@ -345,10 +345,13 @@ class PlayScreen(IwpScreen):
         else:
             self._show_choices()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """In assessment mode the cited policy waits for the end, so its key is not offered."""
+        if action == "cited" and self.mode != PRACTICE:
+            return False
+        return True
+
     def action_cited(self) -> None:
-        if self.mode != PRACTICE:
-            self.notify("Assessment mode: the cited policy answers are shown at the end.")
-            return
         entries = [e for e in (self.iwp.library.entry(i) for i in self.last_cites) if e is not None]
         if not entries:
             self.notify("Make a choice first: its cited policy answer shows here.", severity="warning")
