@@ -20,7 +20,7 @@ from iwp_trainer.tui.widgets import RowTable, ScoreBar, TrendLine, bar_text
 class ProgressScreen(IwpScreen):
     MODE = "progress"
     AUTO_FOCUS = "#attempts"
-    BINDINGS = [Binding("enter", "review", "Review attempt"), Binding("u", "refresh", "Update")]
+    BINDINGS = [Binding("enter", "review", "Review attempt"), Binding("u", "refresh", "Refresh")]
     HELP = """\
 ### Progress
 Your finished attempts, newest first, and how each scoring dimension has gone over time: the line
