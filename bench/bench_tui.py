@@ -12,46 +12,26 @@ Usage: ``.venv/bin/python bench/bench_tui.py [RUNS]`` (needs tmux; prints what i
 from __future__ import annotations
 
 import asyncio
-import os
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENTRY = Path(sys.executable).with_name("iwp-trainer")
+sys.path.insert(0, str(ROOT / "tests" / "tui"))
+from tmux_driver import ENTRY, close, tmux, wait_for_text  # noqa: E402  (shared with the tmux test)
 ASK_TEXT = "Ask a question about the IWP trial"
 QUESTION = "how long does a sanction last"
 ANSWER_TEXT = "Source: IWP trial FAQ, section 6: Conditionality and Sanctions"
 
 
-def tmux(socket: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10)
-
-
-def socket_file(socket: str) -> Path:
-    """Where tmux keeps this private server's socket (it is left behind when the server stops)."""
-    base = os.environ.get("TMUX_TMPDIR") or "/tmp"
-    return Path(base) / f"tmux-{os.getuid()}" / socket
-
-
-def close(socket: str) -> None:
-    """Stop this private tmux server and remove its socket file."""
-    tmux(socket, "kill-server")
-    socket_file(socket).unlink(missing_ok=True)
-
-
 def wait_for(socket: str, text: str, timeout: float = 30.0) -> float:
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        if text in tmux(socket, "capture-pane", "-p", "-t", "app").stdout:
-            return time.perf_counter()
-        time.sleep(0.01)
-    raise RuntimeError(f"{text!r} did not appear within {timeout} s")
+    """The moment ``text`` appeared on screen (perf_counter seconds)."""
+    wait_for_text(socket, text, timeout, poll=0.01)
+    return time.perf_counter()
 
 
 def one_run(work: Path, warm: bool) -> tuple[float, float]:

@@ -6,46 +6,15 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tmux_driver import ENTRY, close, tmux, wait_for_text
 from tui_helpers import TUI_FIXTURES
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-
-ENTRY = Path(sys.executable).with_name("iwp-trainer")
-
-
-def tmux(socket: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10)
-
-
-def socket_file(socket: str) -> Path:
-    """Where tmux keeps this private server's socket (it is left behind when the server stops)."""
-    base = os.environ.get("TMUX_TMPDIR") or "/tmp"
-    return Path(base) / f"tmux-{os.getuid()}" / socket
-
-
-def close(socket: str) -> None:
-    """Stop this private tmux server and remove its socket file."""
-    tmux(socket, "kill-server")
-    socket_file(socket).unlink(missing_ok=True)
-
-
-def wait_for_text(socket: str, text: str, timeout: float = 20.0) -> str:
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = tmux(socket, "capture-pane", "-p", "-t", "app").stdout
-        if text in screen:
-            return screen
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
-
 
 @pytest.mark.skipif(not ENTRY.exists(), reason="the iwp-trainer script is not installed in this environment")
 def test_app_starts_answers_and_quits_under_tmux(tmp_path: Path) -> None:
