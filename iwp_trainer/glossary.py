@@ -130,14 +130,15 @@ def duplicate_keys(node: yaml.Node | None, first_line: int) -> list[tuple[str, i
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def compose(text: str) -> yaml.Node | None:
-    """Compose YAML safely (C loader when available: same safe subset, faster)."""
-    return yaml.compose(text, Loader=_Loader)
-
-
-def safe_load(text: str) -> Any:
-    """``yaml.safe_load`` with the C loader when available (the same safe subset, faster)."""
-    return yaml.load(text, Loader=_Loader)
+def compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse YAML once, safely (C loader when available: the same safe subset, faster), giving
+    both the node tree (for key lines and duplicate keys) and the plain data built from it."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,8 +298,7 @@ def parse_glossary(text: str, path: Path) -> Glossary:
     """Parse glossary YAML text; never raises on bad content."""
     diags: list[Diagnostic] = []
     try:
-        node = compose(text)
-        data = safe_load(text)
+        node, data = compose_and_load(text)
     except yaml.YAMLError as exc:
         diags.append(Diagnostic.error(
             "glossary-yaml", f"glossary is not valid YAML: {yaml_error_text(exc, 1)}", path,

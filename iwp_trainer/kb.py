@@ -21,11 +21,10 @@ from iwp_trainer.glossary import (
     GLOSSARY_FILE,
     Glossary,
     KeyLines,
-    compose,
+    compose_and_load,
     duplicate_keys,
     key_lines,
     load_glossary,
-    safe_load,
     yaml_error_line,
     yaml_error_text,
 )
@@ -226,8 +225,7 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
     yaml_text, first, body, _ = split
     before = len(diags)
     try:
-        node = compose(yaml_text)
-        meta = safe_load(yaml_text)
+        node, meta = compose_and_load(yaml_text)
     except yaml.YAMLError as exc:
         diags.append(Diagnostic.error(
             "kb-yaml", f"front matter is not valid YAML: {yaml_error_text(exc, first)}", path,
