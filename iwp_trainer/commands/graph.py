@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from iwp_trainer.commands.play import resolve_scenario
-from iwp_trainer.diagnostics import print_diagnostics
+from iwp_trainer.commands.play import open_scenario
 from iwp_trainer.graph import FORMATS, render
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -27,13 +25,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from iwp_trainer.kb import load_kb
-
-    kb = load_kb(Path(args.kb))
-    scenario, diags, problem = resolve_scenario(args.scenario, Path(args.scenarios), kb)
+    scenario, _ = open_scenario(args, "graph")
     if scenario is None:
-        print_diagnostics([d for d in diags if d.severity == "error"], sys.stderr)
-        print(f"iwp-trainer graph: error: {problem}", file=sys.stderr)
         return EXIT_ERROR
     sys.stdout.write(render(scenario, args.format))
     return EXIT_OK

@@ -38,10 +38,18 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _kb(kb_dir: Path) -> Any:
+def open_scenario(args: argparse.Namespace, command: str) -> tuple[Scenario | None, Any]:
+    """Load the KB and the scenario ``args.scenario`` names, as ``play`` and ``graph`` both need.
+    When it cannot be had, its errors and one ``iwp-trainer COMMAND: error:`` line go to stderr and
+    the scenario is ``None``."""
     from iwp_trainer.kb import load_kb
 
-    return load_kb(kb_dir)
+    kb = load_kb(Path(args.kb))
+    scenario, diags, problem = resolve_scenario(args.scenario, Path(args.scenarios), kb)
+    if scenario is None:
+        print_diagnostics([d for d in diags if d.severity == "error"], sys.stderr)
+        print(f"iwp-trainer {command}: error: {problem}", file=sys.stderr)
+    return scenario, kb
 
 
 def resolve_scenario(ref: str, scenarios_dir: Path, kb: Any) -> tuple[Scenario | None, list[Diagnostic], str | None]:
@@ -141,11 +149,8 @@ def debrief_json(scenario: Scenario, play: Playthrough, result: Result, kb: Any)
 
 
 def run(args: argparse.Namespace) -> int:
-    kb = _kb(Path(args.kb))
-    scenario, diags, problem = resolve_scenario(args.scenario, Path(args.scenarios), kb)
+    scenario, kb = open_scenario(args, "play")
     if scenario is None:
-        print_diagnostics([d for d in diags if d.severity == "error"], sys.stderr)
-        print(f"iwp-trainer play: error: {problem}", file=sys.stderr)
         return EXIT_ERROR
     choose = [c.strip() for c in args.choose.split(",") if c.strip()]
     play = Playthrough(scenario, seed=args.seed, shuffle=False)
