@@ -80,3 +80,17 @@ def test_a_terminal_that_cannot_show_unicode_gets_replacements_not_a_traceback(s
                             env=env, encoding="ascii", errors="strict")
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 0 and "flowchart TD" in result.stdout
+
+
+def test_value_options_known_to_the_peek_match_the_parser() -> None:
+    """`requested_command` skips the values of global options; it must know every one of them."""
+    from iwp_trainer import cli
+
+    parser = cli.build_parser(only="ask")
+    takes_value = {
+        option
+        for action in parser._actions
+        if action.nargs != 0 and action.option_strings and action.dest not in ("help", "version")
+        for option in action.option_strings
+    }
+    assert takes_value == cli._VALUE_OPTIONS
