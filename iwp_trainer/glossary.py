@@ -127,18 +127,90 @@ def duplicate_keys(node: yaml.Node | None, first_line: int) -> list[tuple[str, i
     return repeated
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's C parser when available (the same safe subset, faster); tests swap in the pure-Python
+# one, which is what users get where libyaml is missing, through this one name.
+YAML_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_YAML_DEPTH = 50
+
+
+class YamlLimitError(Exception):
+    """YAML that is well formed but beyond what we (or a YAML library) will read.
+
+    Kept apart from syntax errors so the user is told what to change ("flatten the structure"),
+    not to look for a typo that is not there. ``kind`` is "depth" or "size"; ``line`` and ``col``
+    are 0-based like PyYAML's marks, or None when the library gave no position.
+    """
+
+    def __init__(self, kind: str, message: str, line: int | None = None, col: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.line = line
+        self.col = col
+
+
+def yaml_limit(exc: BaseException) -> YamlLimitError | None:
+    """The limit a YAML library's exception reports, or None for an ordinary syntax error.
+
+    libyaml (from PyYAML 6.0.4) stops at about 1,000 levels of flow nesting with "exceeded maximum
+    nesting depth", often before a single event reaches us; the pure-Python loader instead
+    recurses until Python's RecursionError; either may run out of memory on a huge document.
+    """
+    if isinstance(exc, YamlLimitError):
+        return exc
+    if isinstance(exc, RecursionError):
+        return YamlLimitError("depth", "nested too deeply for the YAML reader")
+    if isinstance(exc, MemoryError):
+        return YamlLimitError("size", "too large for the YAML reader to hold in memory")
+    if isinstance(exc, yaml.MarkedYAMLError) and "nesting depth" in (exc.problem or ""):
+        mark = exc.problem_mark or exc.context_mark
+        return YamlLimitError("depth", f"nested more than the YAML reader allows ({exc.problem})",
+                              mark.line if mark else None, mark.column if mark else None)
+    return None
+
+
+def check_yaml_depth(text: str, limit: int = MAX_YAML_DEPTH) -> None:
+    """Raise :class:`YamlLimitError` at the first collection nested deeper than ``limit``.
+
+    Walking the events is flat (no recursion), so this finds the problem with its line before the
+    recursive composer could hit Python's recursion limit.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=YAML_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > limit:
+                mark = event.start_mark
+                raise YamlLimitError("depth", f"nested more than {limit} levels deep", mark.line, mark.column)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def limit_hint(exc: YamlLimitError) -> str:
+    """What to do about a YAML limit, in the same words for scenarios, entries and the glossary."""
+    return "flatten the structure" if exc.kind == "depth" else "split the file into smaller ones"
 
 
 def compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
-    """Parse YAML once, safely (C loader when available: the same safe subset, faster), giving
-    both the node tree (for key lines and duplicate keys) and the plain data built from it."""
-    loader = _Loader(text)
+    """Parse YAML once, safely, giving both the node tree (for key lines and duplicate keys) and
+    the plain data built from it.
+
+    Raises ``yaml.YAMLError`` for bad syntax and :class:`YamlLimitError` for nesting deeper than
+    :data:`MAX_YAML_DEPTH` or beyond a YAML library's own limits.
+    """
     try:
-        node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
-    finally:
-        loader.dispose()
+        check_yaml_depth(text)
+        loader = YAML_LOADER(text)
+        try:
+            node = loader.get_single_node()
+            return node, (loader.construct_document(node) if node is not None else None)
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, RecursionError, MemoryError) as exc:
+        limit = yaml_limit(exc)
+        if limit is None:
+            raise
+        raise limit from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,6 +371,12 @@ def parse_glossary(text: str, path: Path) -> Glossary:
     diags: list[Diagnostic] = []
     try:
         node, data = compose_and_load(text)
+    except YamlLimitError as exc:
+        diags.append(Diagnostic.error(
+            "glossary-limit", f"glossary is {exc.message}", path,
+            1 if exc.line is None else 1 + exc.line, None if exc.col is None else exc.col + 1,
+            hint=limit_hint(exc)))
+        return Glossary({}, diags, path)
     except yaml.YAMLError as exc:
         diags.append(Diagnostic.error(
             "glossary-yaml", f"glossary is not valid YAML: {yaml_error_text(exc, 1)}", path,

@@ -21,7 +21,9 @@ from iwp_trainer.glossary import (
     GLOSSARY_FILE,
     Glossary,
     KeyLines,
+    YamlLimitError,
     compose_and_load,
+    limit_hint,
     duplicate_keys,
     key_lines,
     load_glossary,
@@ -226,6 +228,12 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
     before = len(diags)
     try:
         node, meta = compose_and_load(yaml_text)
+    except YamlLimitError as exc:
+        diags.append(Diagnostic.error(
+            "kb-limit", f"front matter is {exc.message}", path,
+            first if exc.line is None else first + exc.line, None if exc.col is None else exc.col + 1,
+            hint=limit_hint(exc)))
+        return None
     except yaml.YAMLError as exc:
         diags.append(Diagnostic.error(
             "kb-yaml", f"front matter is not valid YAML: {yaml_error_text(exc, first)}", path,

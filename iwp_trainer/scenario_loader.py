@@ -34,14 +34,14 @@ from yaml.events import (
 from yaml.nodes import ScalarNode
 
 from iwp_trainer.diagnostics import Diagnostic
-from iwp_trainer.glossary import yaml_error_position, yaml_error_text
+from iwp_trainer import glossary
+from iwp_trainer.glossary import MAX_YAML_DEPTH, limit_hint, yaml_error_position, yaml_error_text, yaml_limit
 from iwp_trainer.scenario import Dimension, Scenario, ScenarioSet
 
 MAX_BYTES = 1_000_000
-MAX_DEPTH = 50
+MAX_DEPTH = MAX_YAML_DEPTH
 DIMENSIONS_FILE = "dimensions.yaml"
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _CORE = "tag:yaml.org,2002:"
@@ -120,7 +120,7 @@ def parse_yaml(text: str, file: str | Path,
         raise _Stop
 
     try:
-        for event in yaml.parse(text, Loader=_LOADER):
+        for event in yaml.parse(text, Loader=glossary.YAML_LOADER):
             cls = event.__class__
             if cls is MappingEndEvent or cls is SequenceEndEvent:
                 stack.pop()
@@ -218,21 +218,8 @@ def parse_yaml(text: str, file: str | Path,
                           event.start_mark, "remove the extra `---`")
     except _Stop:
         return None, diags
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        diags.append(Diagnostic.error("SC001", f"YAML syntax error: {message}", file, line, col,
-                                      _syntax_hint(message)))
-        return None, diags
-    except yaml.YAMLError as exc:  # a character YAML refuses (NUL, other control characters)
-        where = yaml_error_position(exc, text)
-        line, col = (where[0] + 1, where[1] + 1) if where else (None, None)
-        diags.append(Diagnostic.error("SC001", f"YAML syntax error: {yaml_error_text(exc)}", file, line, col,
-                                      "remove the character or retype the text around it"))
-        return None, diags
-    except RecursionError:  # pragma: no cover - guarded by MAX_DEPTH
-        diags.append(Diagnostic.error("SC008", "the file is nested too deeply", file, None, None))
+    except (yaml.YAMLError, RecursionError, MemoryError) as exc:
+        diags.append(_read_error(exc, text, file))
         return None, diags
 
     if diags:  # duplicate keys: the data would be ambiguous
@@ -242,6 +229,29 @@ def parse_yaml(text: str, file: str | Path,
         return None, diags
     doc.data = root[0]
     return doc, diags
+
+
+def _read_error(exc: BaseException, text: str, file: str) -> Diagnostic:
+    """One diagnostic for YAML that could not be read: a library's limit (SC008 nesting, SC007
+    size) or a syntax error (SC001), with its line and column where the library gives one."""
+    limit = yaml_limit(exc)
+    if limit is not None:
+        line = None if limit.line is None else limit.line + 1
+        col = None if limit.col is None else limit.col + 1
+        if limit.kind == "depth":
+            return Diagnostic.error("SC008", f"the file is nested more than {MAX_DEPTH} levels deep", file,
+                                    line, col, limit_hint(limit))
+        return Diagnostic.error("SC007", f"the file is {limit.message}", file, line, col, limit_hint(limit))
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        return Diagnostic.error("SC001", f"YAML syntax error: {message}", file, line, col, _syntax_hint(message))
+    # a character YAML refuses (NUL, other control characters)
+    where = yaml_error_position(exc, text)
+    line, col = (where[0] + 1, where[1] + 1) if where else (None, None)
+    return Diagnostic.error("SC001", f"YAML syntax error: {yaml_error_text(exc)}", file, line, col,
+                            "remove the character or retype the text around it")
 
 
 _SYNTAX_HINTS = (
