@@ -244,3 +244,67 @@ def test_change_jobcentre_request_keeps_claimant_in_trial() -> None:
 
 def test_coach_training_starts_in_early_april() -> None:
     assert "early April" in _flat(ENTRIES["coach-training"][1])
+
+
+# The release's own shape and the sources' force (issue 12: "The KB's own wording").
+
+WITHHELD_CLAIM = re.compile(r"sections? 2 to 4[^.]{0,60}(section 22|withheld|removed)"
+                            r"|part of section 6[^.]{0,40}(withheld|section 22|removed)", re.IGNORECASE)
+
+
+def _all_kb_text(glossary: dict[str, Any]) -> dict[str, str]:
+    texts = {entry_id: _flat(body) for entry_id, (_meta, body) in ENTRIES.items()}
+    texts.update({f"glossary:{term}": value["meaning"] for term, value in glossary.items()})
+    return texts
+
+
+def test_no_entry_says_numbered_sections_were_removed_under_section_22(glossary: dict[str, Any]) -> None:
+    """The single removal notice numbers no sections, and the section 6 gap has no stated reason."""
+    bad = [key for key, text in _all_kb_text(glossary).items() if WITHHELD_CLAIM.search(text)]
+    assert not bad, f"entries attribute removed sections to section 22: {bad}"
+
+
+def test_withheld_sections_describes_the_release_as_it_is() -> None:
+    body = _flat(ENTRIES["withheld-sections"][1])
+    assert "one removal notice" in body and "after section 1" in body
+    assert "does not say which sections were removed" in body
+    assert "sections 2 to 4 are simply absent" in body
+    assert "no reason" in body and "section 6" in body
+
+
+def test_performance_measures_stop_where_the_release_stops() -> None:
+    assert "released FAQ says nothing more" in _flat(ENTRIES["uc-performance-measures"][1])
+
+
+def test_future_tense_is_kept_where_the_faq_uses_it() -> None:
+    assert "will start in early April" in _flat(ENTRIES["coach-training"][1])
+    interview = _flat(ENTRIES["iwp-interview-difference"][1])
+    assert "you will be having" in interview and "will be about" in interview
+    for entry_id in ("first-compliance-check", "when-to-engage"):
+        assert "will not begin until" in _flat(ENTRIES[entry_id][1]), entry_id
+
+
+@pytest.mark.parametrize("entry_id", ["attendance-frequency", "travel-costs-refund"])
+def test_bi_monthly_is_flagged_as_ambiguous(entry_id: str) -> None:
+    body = _flat(ENTRIES[entry_id][1])
+    assert "twice a month or every two months" in body
+    assert "line manager or district support" in body
+
+
+def test_household_earnings_entry_says_what_the_faq_leaves_out() -> None:
+    body = _flat(ENTRIES["household-earnings-above-cet"][1])
+    assert "eligibility rule" in body
+    assert "neither when it applies" in body and "nor who applies it" in body
+
+
+def test_obr_box_framing_sentence_is_in_the_kb() -> None:
+    body = _flat(ENTRIES["work-coach-activities"][1])
+    assert "Chapter 3" in body
+    assert "setting conditions and applying sanctions to encourage claimants to seek and progress in work" in body
+
+
+@pytest.mark.parametrize("term", ["CET", "WSI", "JSA", "ESA", "IS", "RAT", "DV", "trial group",
+                                  "sanction", "conditionality"])
+def test_glossary_marks_what_the_sources_never_spell_out(glossary: dict[str, Any], term: str) -> None:
+    """Expansions and definitions the two documents do not give are labelled, not cited to the FAQ."""
+    assert "standard DWP usage" in glossary[term]["meaning"] or "standard research usage" in glossary[term]["meaning"]
