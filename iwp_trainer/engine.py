@@ -397,6 +397,7 @@ class Result:
     decisions: tuple[Decision, ...] = ()
     pass_mark: float = 0.0
     finished: bool = True
+    ending_text: str | None = None  # the ending's words on this path (its variant, if one matched)
 
     @property
     def below_pass_mark(self) -> list[str]:
@@ -411,6 +412,7 @@ class Result:
             "finished": self.finished,
             "ending": self.ending_node,
             "ending_title": self.ending_title,
+            "ending_text": self.ending_text,
             "pass_mark": self.pass_mark,
             "scores": {d: {"earned": s.earned, "best": s.best, "fraction": round(s.fraction, 4)}
                        for d, s in self.scores.items()},
@@ -437,6 +439,7 @@ class Playthrough:
         self.path: list[str] = []  # node ids visited, random nodes included
         self._visits: dict[str, int] = {}
         self._order: list[Choice] = []
+        self._say = ""
         self._node: Node = scenario.nodes[scenario.start]
         self._enter(scenario.start)
 
@@ -449,6 +452,11 @@ class Playthrough:
         return self._node.is_ending
 
     @property
+    def say(self) -> str:
+        """What the current node says on this path (a matching ``variants`` entry, else ``say``)."""
+        return self._say
+
+    @property
     def choices(self) -> list[Choice]:
         """The choices on offer now, in this attempt's order."""
         return list(self._order)
@@ -457,7 +465,8 @@ class Playthrough:
         for _ in range(_MAX_AUTO_STEPS):
             node = self.scenario.nodes[node_id]
             self.path.append(node_id)
-            self.transcript.append((self.scenario.speaker_name(node.speaker), node.say))
+            self._say = node.text(self.flags)  # the variant that fits the path so far
+            self.transcript.append((self.scenario.speaker_name(node.speaker), self._say))
             if not node.random:
                 break
             weights = [b.weight for b in node.random]
@@ -509,7 +518,7 @@ class Playthrough:
             feedback=choice.feedback,
             cites=choice.cites,
             best_choice_texts=tuple(c.text for c in best),
-            prompt=self._node.say,
+            prompt=self._say,
         )
         self.decisions.append(decision)
         self.taken.add(choice.id)
@@ -544,6 +553,7 @@ class Playthrough:
             decisions=tuple(self.decisions),
             pass_mark=mark,
             finished=self.finished,
+            ending_text=self._say if self.finished else None,
         )
 
 

@@ -38,14 +38,16 @@ def choice_label(choice: Choice) -> str:
 
 
 def node_label(scenario: Scenario, node: Node) -> str:
+    # Variants change the words, not the branching: the graph just says they exist.
+    more = f" (+{len(node.variants)} variant{'s' if len(node.variants) != 1 else ''})" if node.variants else ""
     if node.is_ending:
-        return f"{node.id}: ending: {node.ending}"
+        return f"{node.id}: ending: {node.ending}{more}"
     head = f"{node.id}"
     if node.id == scenario.start:
         head = f"START {head}"
     if node.is_random:
         head += " (random)"
-    return f"{head}: {scenario.speaker_name(node.speaker)}: {_snippet(node.say)}"
+    return f"{head}: {scenario.speaker_name(node.speaker)}: {_snippet(node.say)}{more}"
 
 
 # -- Mermaid ------------------------------------------------------------------------------------

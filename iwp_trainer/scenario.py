@@ -61,6 +61,23 @@ class RandomBranch:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """Another wording of a node's ``say``, shown when every flag in ``when`` is set.
+
+    This is how the story follows the path: an ending can name the mistake the coach made and
+    put right on the way, instead of congratulating everyone alike.
+    """
+
+    when: tuple[str, ...]
+    say: str
+    line: int | None = None
+    col: int | None = None
+
+    def matches(self, flags: frozenset[str] | set[str]) -> bool:
+        return all(f in flags for f in self.when)
+
+
+@dataclass(frozen=True)
 class Node:
     """A point in the conversation: someone speaks, then choices, a random branch, or an ending."""
 
@@ -72,6 +89,14 @@ class Node:
     ending: str | None = None
     line: int | None = None
     col: int | None = None
+    variants: tuple[Variant, ...] = ()
+
+    def text(self, flags: frozenset[str] | set[str] = frozenset()) -> str:
+        """What is said here given the flags set so far: the first matching variant, else ``say``."""
+        for variant in self.variants:
+            if variant.matches(flags):
+                return variant.say
+        return self.say
 
     @property
     def is_ending(self) -> bool:

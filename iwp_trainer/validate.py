@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from iwp_trainer.diagnostics import Diagnostic
 from iwp_trainer.engine import AnalysisTooLarge, Playthrough, analyse, reachable_from, reaching
-from iwp_trainer.scenario import LEVELS, Choice, Dimension, Node, RandomBranch, Scenario, ScenarioTest
+from iwp_trainer.scenario import LEVELS, Choice, Dimension, Node, RandomBranch, Scenario, ScenarioTest, Variant
 
 if TYPE_CHECKING:
     from iwp_trainer.scenario_loader import YamlDoc
@@ -31,7 +31,8 @@ DEFAULT_PASS_MARK = 0.7
 SCENARIO_KEYS = ("id", "title", "summary", "level", "dimensions", "pass_mark", "shuffle", "cast",
                  "start", "nodes", "tests")
 SCENARIO_REQUIRED = ("id", "title", "summary", "level", "dimensions", "start", "nodes")
-NODE_KEYS = ("speaker", "say", "choices", "random", "ending")
+NODE_KEYS = ("speaker", "say", "variants", "choices", "random", "ending")
+VARIANT_KEYS = ("when", "say")
 CHOICE_KEYS = ("id", "text", "to", "scores", "feedback", "cites", "critical", "set", "requires",
                "excludes")
 CHOICE_REQUIRED = ("id", "text", "to")
@@ -71,6 +72,7 @@ CODES: dict[str, str] = {
     "SC210": "random branches lead to different best scores (warning)",
     "SC211": "too many flag and loop combinations to analyse",
     "SC212": "a critical choice ranks as a best choice (warning)",
+    "SC213": "a `variants` entry can never show (warning)",
     "SC301": "unknown dimension",
     "SC302": "scored choice without `cites`",
     "SC303": "`cites` names no knowledge-base entry",
@@ -291,6 +293,7 @@ class _Built:
         self.branch_path: dict[int, tuple] = {}
         self.test_path: dict[int, tuple] = {}
         self.dim_path: dict[str, tuple] = {}
+        self.variant_path: dict[int, tuple] = {}
 
 
 def validate_document(
@@ -322,6 +325,7 @@ def validate_document(
                   "choices inside loops (choices that lead back to an earlier node)"), key=True)
     if ck.errors:
         return None, ck.diags
+    _check_variants(ck, built, scenario)
     if run_tests:
         _run_tests(ck, built, scenario, dimensions)
     return scenario, ck.diags
@@ -425,6 +429,7 @@ def _build_node(ck: _Checker, built: _Built, node_id: str, body: Any) -> Node | 
         ck.error("SC208", f"{what} has both `choices` and `random`", path + ("random",),
                  "a node either offers choices or branches at random", key=True)
     ending = ck.text(m, path, "ending", f"the ending title of {what}") if "ending" in m else None
+    variants = _build_variants(ck, built, path, m, what)
     choices: list[Choice] = []
     if "choices" in m:
         items = m["choices"]
@@ -460,7 +465,40 @@ def _build_node(ck: _Checker, built: _Built, node_id: str, body: Any) -> Node | 
     if ck.errors != before or say is None:
         return None
     pos = ck.doc.key_pos(path)
-    return Node(node_id, say, speaker or "narrator", tuple(choices), tuple(branches), ending, pos.line, pos.col)
+    return Node(node_id, say, speaker or "narrator", tuple(choices), tuple(branches), ending, pos.line, pos.col,
+                variants)
+
+
+def _build_variants(ck: _Checker, built: _Built, path: tuple, m: dict, what: str) -> tuple[Variant, ...]:
+    """``variants: [{when: [flag, ...], say: "..."}]``: other wordings of ``say``, first match wins."""
+    if "variants" not in m:
+        return ()
+    vpath = path + ("variants",)
+    items = m["variants"]
+    if not isinstance(items, list) or not items:
+        ck.error("SC103", f"`variants` in {what} must be a list of `- when: [flag]` / `say: ...` items, "
+                          f"not {_describe(items)}", vpath)
+        return ()
+    out: list[Variant] = []
+    for i, item in enumerate(items):
+        ipath = vpath + (i,)
+        v = ck.mapping(item, ipath, f"variant {i + 1} of {what}")
+        if v is None:
+            continue
+        before = ck.errors
+        ck.keys(v, ipath, VARIANT_KEYS, VARIANT_KEYS, f"variant {i + 1} of {what}")
+        when = ck.slug_list(v, ipath, "when", f"`when` of variant {i + 1} of {what}")
+        if "when" in v and not when and ck.errors == before:
+            ck.error("SC105", f"`when` of variant {i + 1} of {what} names no flag", ipath + ("when",),
+                     "list the flags that choose this wording, e.g. `when: [said-never]`")
+        say = ck.text(v, ipath, "say", f"`say` of variant {i + 1} of {what}")
+        if ck.errors != before or not when or say is None:
+            continue
+        pos = ck.doc.pos(ipath)
+        variant = Variant(when, say, pos.line, pos.col)
+        built.variant_path[id(variant)] = ipath
+        out.append(variant)
+    return tuple(out)
 
 
 def _build_choice(ck: _Checker, built: _Built, path: tuple, item: Any, where: str) -> Choice | None:
@@ -692,6 +730,62 @@ def _check_scoring(ck: _Checker, built: _Built, scenario: Scenario, dimensions: 
                                     f"`{node.id}`, so the debrief would show it as a best choice",
                            built.choice_path[id(choice)],
                            "give it fewer points than the right choice (usually negative ones)")
+
+
+# -- variants -----------------------------------------------------------------------------------
+
+
+def flags_before(scenario: Scenario) -> dict[str, frozenset[str]]:
+    """Per reachable node, every flag some path from the start may have set on arriving there.
+
+    ``requires``/``excludes`` are ignored, so this over-approximates: a flag missing here is
+    certainly never set on the way to the node.
+    """
+    nodes = scenario.nodes
+    seen: dict[str, set[str]] = {scenario.start: set()}
+    work = [scenario.start]
+    while work:
+        node_id = work.pop()
+        node = nodes.get(node_id)
+        if node is None:
+            continue
+        here = seen[node_id]
+        moves = [(c.to, here | set(c.set)) for c in node.choices] + [(b.to, here) for b in node.random]
+        for to, flags in moves:
+            old = seen.get(to)
+            if old is None or not flags <= old:
+                seen[to] = flags if old is None else old | flags
+                work.append(to)
+    return {node_id: frozenset(flags) for node_id, flags in seen.items()}
+
+
+def _check_variants(ck: _Checker, built: _Built, scenario: Scenario) -> None:
+    """SC213: a variant that can never show, because a flag it needs is never set on the way to
+    its node, or because an earlier variant needing fewer flags always wins first."""
+    if not any(node.variants for node in scenario.nodes.values()):
+        return
+    before = flags_before(scenario)
+    every_flag = {f for _n, c in scenario.all_choices() for f in c.set}
+    for node in scenario.nodes.values():
+        arriving = before.get(node.id)
+        if arriving is None:
+            continue  # unreachable: SC204 already says so
+        for j, variant in enumerate(node.variants):
+            vpath = built.variant_path[id(variant)]
+            missing = [(i, f) for i, f in enumerate(variant.when) if f not in arriving]
+            if missing:
+                i, flag = missing[0]
+                where = "by any choice" if flag not in every_flag else "on any path to it"
+                ck.warning("SC213", f"variant {j + 1} of node `{node.id}` can never show: flag `{flag}` is never "
+                                    f"set {where}", vpath + ("when", i),
+                           suggest(flag, sorted(arriving)) or "set it with `set: [flag]` on a choice before this node")
+                continue
+            for k, earlier in enumerate(node.variants[:j]):
+                if set(earlier.when) <= set(variant.when):
+                    ck.warning("SC213", f"variant {j + 1} of node `{node.id}` can never show: variant {k + 1} "
+                                        f"(when {', '.join(earlier.when)}) matches whenever it does and comes first",
+                               vpath, "put the variant with more flags first, or remove one")
+                    break
 
 
 # -- scripted tests -----------------------------------------------------------------------------

@@ -234,3 +234,16 @@ def test_play_and_graph_say_what_is_wrong_with_the_reference(tmp_path: Path, cap
     assert code == 1 and f"scenarios folder not found: {tmp_path / 'missing'}" in err
     code, out, err = cli(capsys, "graph", str(VALID / "dimensions.yaml"))
     assert code == 1 and "scoring dimensions, not a scenario" in err and "SC102" not in err
+
+
+def test_play_shows_the_ending_variant_that_fits_the_path(capsys) -> None:
+    tui = Path(__file__).parent / "fixtures" / "tui"
+    base = ["--kb", str(tui / "kb"), "--scenarios", str(tui / "scenarios")]
+    variant = "Aisha leaves knowing what is expected of her, with a refund the guidance did not support."
+    assert main([*base, "play", "fare", "--choose", "refund-anyway,agreed-steps"]) == 0
+    out = capsys.readouterr().out
+    assert " ".join(out.split()).count(variant) == 2  # the transcript and under the ending
+    assert main([*base, "play", "fare", "--choose", "not-normally,agreed-steps", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["result"]["ending_text"] == "Aisha leaves knowing what is expected of her."
+    assert payload["transcript"][-1]["text"] == payload["result"]["ending_text"]

@@ -448,3 +448,39 @@ def test_best_score_analysis_gives_up_quickly_on_a_long_scored_loop(tmp_path: Pa
     assert [d.code for d in diags if d.severity == "error"] == ["SC211"]
     assert "scored choices inside loops" in (diags[0].hint or "")
     assert elapsed < 4, f"took {elapsed:.1f} s"
+
+
+# -- variants ---------------------------------------------------------------------------------------
+
+
+def test_variants_follow_the_flags_first_match_wins_else_plain_say() -> None:
+    from iwp_trainer.scenario import Variant
+
+    nodes = [
+        Node("start", "Q", choices=(
+            Choice("a", "A", "mid", scores={"a": 1}, set=("x",)),
+            Choice("b", "B", "mid", scores={"a": 1}, set=("x", "y")),
+            Choice("c", "C", "mid", scores={"a": 1}),
+        )),
+        Node("mid", "Plain middle.", variants=(Variant(("x",), "Middle after x."),), choices=(
+            Choice("go", "Go", "end", scores={"a": 1}),
+        )),
+        Node("end", "Plain end.", ending="End", variants=(
+            Variant(("x", "y"), "End after x and y."),
+            Variant(("x",), "End after x."),
+        )),
+    ]
+    scenario = make(nodes)
+    seen = {}
+    for first in ("a", "b", "c"):
+        play = Playthrough(scenario, shuffle=False)
+        play.choose(first)
+        decision = play.choose("go")
+        result = play.result()
+        assert play.transcript[-1][1] == result.ending_text == play.say
+        seen[first] = (decision.prompt, result.ending_text)
+    assert seen == {
+        "a": ("Middle after x.", "End after x."),
+        "b": ("Middle after x.", "End after x and y."),  # the first matching variant wins
+        "c": ("Plain middle.", "Plain end."),
+    }

@@ -89,3 +89,13 @@ def test_render_rejects_unknown_formats(scenario: Scenario) -> None:
     assert render(scenario, "dot") == to_dot(scenario)
     with pytest.raises(ValueError, match="mermaid, dot"):
         render(scenario, "png")
+
+
+def test_a_node_with_variants_says_so() -> None:
+    from iwp_trainer.graph import node_label
+    from iwp_trainer.scenario import Node, Scenario, Variant
+
+    end = Node("end", "Done.", ending="Done", variants=(Variant(("x",), "Done, after x."),))
+    scenario = Scenario(id="t", title="T", summary="S", level="new", dimensions=("a",), pass_mark=0.7,
+                        start="end", nodes={"end": end})
+    assert node_label(scenario, end) == "end: ending: Done (+1 variant)"

@@ -62,6 +62,8 @@ CASES = [
     ("sc209-all-hidden", "SC209", 24, "error", "flags (promised)"),
     ("sc210-random-unequal", "SC210", 22, "warning", "different best `reallocation`"),
     ("sc212-critical-best", "SC212", 17, "warning", "critical choice `move-her`"),
+    ("sc213-variant-never-set", "SC213", 21, "warning", "flag `explaned` is never set by any choice (did you mean `explained`?)"),
+    ("sc213-variant-shadowed", "SC213", 23, "warning", "variant 2 of node `done` can never show: variant 1"),
     ("sc301-unknown-dimension", "SC301", 5, "error", "did you mean `sanctions`?"),
     ("sc302-no-cites", "SC302", 12, "error", "cites no knowledge-base entry"),
     ("sc303-unknown-cite", "SC303", 16, "error", "did you mean `reallocation-not-allowed`?"),

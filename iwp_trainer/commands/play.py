@@ -123,6 +123,8 @@ def format_debrief(scenario: Scenario, play: Playthrough, result: Result, kb: An
     out.append("")
     if result.finished:
         out.append(f"Ending: {result.ending_title} ({result.ending_node})")
+        if result.ending_text:
+            out.append(_wrap(result.ending_text, "  ", "  "))
     else:
         offered = ", ".join(c.id for c in play.choices)
         out.append(f"Not finished: the path stops at `{play.node.id}` (choices there: {offered})")

@@ -235,3 +235,24 @@ async def test_an_attempt_that_no_longer_replays_starts_afresh(make_app) -> None
         assert app.screen.play.node.id == "opening" and not app.screen.play.decisions
         assert any("Could not resume" in n.message for n in app._notifications)
         assert [a.status for a in services.attempts(app.store, "test")] == ["abandoned", "in_progress"]
+
+
+async def test_an_ending_shows_the_variant_that_fits_the_path(make_app) -> None:
+    plain = FARE.nodes["clear-end"].say
+    variant = FARE.nodes["clear-end"].variants[0].say
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press("2", "1")  # the refund sets `refunded`, then the right answer on sanctions
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        text = shown(app.screen)
+        assert variant in text and plain not in text
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press("1", "1")  # no refund: the plain ending
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        text = shown(app.screen)
+        assert plain in text and variant not in text
