@@ -23,13 +23,14 @@ from iwp_trainer.scenario_loader import load_scenarios
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 KB_DIR = ROOT / "kb"
-DIMENSIONS = {"discretion", "sanctions", "reallocation"}
+DIMENSIONS = {"discretion", "sanctions", "reallocation", "eligibility", "engagement"}
 
 # The situations the trainers asked for, one file each.
 REQUIRED_SCENARIOS = [
     "control-group-request", "change-jobcentre-no-move", "change-of-address", "carer-cet",
     "domestic-violence", "household-above-cet", "travel-costs", "wsr-thin-evidence",
     "steps-not-taken", "first-in-work-conversation", "angry-mandatory", "self-employed",
+    "change-jobcentre-granted",
 ]
 
 
