@@ -247,3 +247,53 @@ def test_play_shows_the_ending_variant_that_fits_the_path(capsys) -> None:
     payload = json.loads(capsys.readouterr().out)
     assert payload["result"]["ending_text"] == "Aisha leaves knowing what is expected of her."
     assert payload["transcript"][-1]["text"] == payload["result"]["ending_text"]
+
+
+# -- check: assessment quality ----------------------------------------------------------------------
+
+QUALITY = FIX / "quality"
+
+
+def _unshuffled_copy(tmp_path: Path) -> Path:
+    """The clean quality fixture with `shuffle: false`: always picking the first option passes."""
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    shutil.copy(QUALITY / "dimensions.yaml", folder)
+    text = (QUALITY / "clean.yaml").read_text(encoding="utf-8")
+    (folder / "clean.yaml").write_text(text.replace("pass_mark: 0.7", "pass_mark: 0.7\nshuffle: false"),
+                                       encoding="utf-8")
+    return folder
+
+
+def test_check_quality_warns_and_strict_fails(tmp_path: Path, capsys) -> None:
+    folder = _unshuffled_copy(tmp_path)
+    assert main(["--kb", str(KB), "--scenarios", str(folder), "check", "--strict"]) == 0  # opt-in
+    capsys.readouterr()
+    assert main(["--kb", str(KB), "--scenarios", str(folder), "check", "--quality"]) == 0
+    out, err = capsys.readouterr()
+    assert "clean.yaml:4: warning SC606: always choosing the first option shown passes 20 of 20 plays" in err
+    assert "0 errors, 1 warning" in out
+    assert main(["--kb", str(KB), "--scenarios", str(folder), "check", "--quality", "--strict"]) == 1
+
+
+def test_check_gaming_prints_each_strategys_pass_rate(tmp_path: Path, capsys) -> None:
+    folder = _unshuffled_copy(tmp_path)
+    base = ["--kb", str(KB), "--scenarios", str(folder), "check", "--gaming"]
+    assert main([*base, "--seeds", "5"]) == 0
+    out, _err = capsys.readouterr()
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith("  ")}
+    assert rows["scenario"] == ["longest", "shortest", "random", "first"]
+    assert rows["clean"][3] == "100%" and rows["clean"][0] == "0%"
+    assert "5 plays each" in out and "best option is the longest at 0 of 3 decisions" in out
+    assert main([*base, "--json"]) == 0  # warnings only: still ok without --strict
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["gaming"]["scenarios"]["clean"]["first"] == {"passes": 20, "plays": 20, "rate": 1.0}
+    assert payload["gaming"]["decisions"] == 3 and payload["gaming"]["best_is_longest"] == 0
+    assert [d["code"] for d in payload["diagnostics"]] == ["SC606"]
+
+
+def test_check_seeds_must_be_positive(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([*BASE, "check", "--gaming", "--seeds", "0"])
+    assert exc.value.code == 2
+    assert "must be 1 or more" in capsys.readouterr().err

@@ -13,10 +13,13 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from iwp_trainer.diagnostics import Diagnostic, has_errors, print_diagnostics
+from iwp_trainer.gaming import DEFAULT_SEEDS, MAX_PASS_RATE, STRATEGIES, GamingResult, overall, simulate
+from iwp_trainer.scenario import Scenario
 from iwp_trainer.scenario_loader import DIMENSIONS_FILE, load_dimensions, load_scenarios, scenario_files
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -34,7 +37,24 @@ def register(subparsers: Any) -> None:
                              "(default: the scenarios folder and the KB)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
+    parser.add_argument("--quality", action="store_true",
+                        help="also run the assessment-quality checks (SC6xx): option lengths, giveaway "
+                             "words, single-decision dimensions, endings that ignore mistakes, gaming")
+    parser.add_argument("--gaming", action="store_true",
+                        help="print each naive strategy's pass rate per scenario (implies --quality)")
+    parser.add_argument("--seeds", type=_positive, default=DEFAULT_SEEDS, metavar="N",
+                        help=f"plays per strategy and scenario for the gaming simulation (default {DEFAULT_SEEDS})")
     parser.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def load_kb_for_check(kb_dir: Path) -> tuple[set[str] | None, list[Diagnostic], Any]:
@@ -81,19 +101,49 @@ def _kb_diagnostics(kb_home: Path, path: Path, kb_dir: Path, kb_diags: list[Diag
     return [d for d in found if d.file and _same(Path(d.file), path)]
 
 
+@dataclass
+class CheckOutcome:
+    """What one ``check`` run found: files checked, every problem, and the gaming figures."""
+
+    count: int
+    diagnostics: list[Diagnostic]
+    scenarios: list[Scenario] = field(default_factory=list)
+    gaming: list[GamingResult] = field(default_factory=list)
+
+
 def check_paths(scenarios_dir: Path, kb_dir: Path, paths: list[Path],
                 jobs: int | None = None) -> tuple[int, list[Diagnostic]]:
-    """Validate; returns (number of scenario files checked, every problem found).
+    """Validate; returns (number of scenario files checked, every problem found)."""
+    outcome = check(scenarios_dir, kb_dir, paths, jobs)
+    return outcome.count, outcome.diagnostics
+
+
+def check(scenarios_dir: Path, kb_dir: Path, paths: list[Path], jobs: int | None = None,
+          quality: bool = False, seeds: int = DEFAULT_SEEDS) -> CheckOutcome:
+    """Validate and, with ``quality``, run the assessment-quality checks on every valid scenario.
 
     Large folders are checked in ``jobs`` processes (default: one per CPU).
     """
+    outcome = _validate(scenarios_dir, kb_dir, paths, jobs)
+    if quality:
+        from iwp_trainer.quality import check_quality
+
+        for scenario in outcome.scenarios:
+            result = simulate(scenario, seeds)
+            outcome.gaming.append(result)
+            outcome.diagnostics.extend(check_quality(scenario, seeds, gaming=result))
+    return outcome
+
+
+def _validate(scenarios_dir: Path, kb_dir: Path, paths: list[Path], jobs: int | None) -> CheckOutcome:
     jobs = jobs or os.cpu_count() or 1
     kb_ids, kb_diags, _kb = load_kb_for_check(kb_dir)
     if not paths:
         result = load_scenarios(scenarios_dir, kb_ids, jobs=jobs)
         count = len(scenario_files(scenarios_dir)) if scenarios_dir.is_dir() else 0
-        return count, kb_diags + result.diagnostics
+        return CheckOutcome(count, kb_diags + result.diagnostics, list(result.scenarios.values()))
     diags: list[Diagnostic] = []
+    scenarios: list[Scenario] = []
     count = 0
     groups: dict[Path, list[Path]] = {}
     for path in paths:
@@ -104,6 +154,7 @@ def check_paths(scenarios_dir: Path, kb_dir: Path, paths: list[Path],
             result = load_scenarios(path, kb_ids, jobs=jobs)
             count += len(scenario_files(path))
             diags.extend(result.diagnostics)
+            scenarios.extend(result.scenarios.values())
         elif path.name == DIMENSIONS_FILE:  # e.g. `check scenarios/*.yaml`
             _dims, more = load_dimensions(path)
             diags.extend(more)
@@ -115,7 +166,42 @@ def check_paths(scenarios_dir: Path, kb_dir: Path, paths: list[Path],
         result = load_scenarios(home, kb_ids, files=files, jobs=jobs)
         count += len(files)
         diags.extend(result.diagnostics)
-    return count, diags
+        scenarios.extend(result.scenarios.values())
+    return CheckOutcome(count, diags, scenarios)
+
+
+def gaming_table(results: list[GamingResult], scenarios: list[Scenario], seeds: int) -> str:
+    """The ``--gaming`` table: each naive strategy's pass rate per scenario and over them all."""
+    from iwp_trainer.quality import decision_points
+
+    names = list(STRATEGIES)
+    width = max([len("scenario"), len("all scenarios")] + [len(r.scenario_id) for r in results])
+    lines = [f"gaming: pass rate of naive strategies, {seeds} play{'s' if seeds != 1 else ''} each "
+             f"(over {MAX_PASS_RATE:.0%} is SC606)",
+             "  " + "scenario".ljust(width) + "".join(f"{n:>10}" for n in names)]
+    for r in results:
+        by = {x.strategy: x for x in r.rates}
+        lines.append("  " + r.scenario_id.ljust(width) + "".join(f"{by[n].rate:>10.0%}" for n in names))
+    total = overall(results)
+    if results:
+        lines.append("  " + "all scenarios".ljust(width) + "".join(f"{total[n].rate:>10.0%}" for n in names))
+    points = [p for s in scenarios for p in decision_points(s)]
+    longest = sum(p.best_is_longest for p in points)
+    lines.append(f"best option is the longest at {longest} of {len(points)} decisions")
+    return "\n".join(lines) + "\n"
+
+
+def gaming_json(results: list[GamingResult], scenarios: list[Scenario], seeds: int) -> dict[str, Any]:
+    from iwp_trainer.quality import decision_points
+
+    def rates(items: Any) -> dict[str, Any]:
+        return {r.strategy: {"passes": r.passes, "plays": r.plays, "rate": round(r.rate, 4)} for r in items}
+
+    points = [p for s in scenarios for p in decision_points(s)]
+    return {"seeds": seeds, "max_pass_rate": MAX_PASS_RATE,
+            "scenarios": {r.scenario_id: rates(r.rates) for r in results},
+            "overall": rates(overall(results).values()),
+            "decisions": len(points), "best_is_longest": sum(p.best_is_longest for p in points)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,7 +210,9 @@ def run(args: argparse.Namespace) -> int:
         for path in missing:
             print(f"iwp-trainer check: error: no such file or folder: {path}", file=sys.stderr)
         return EXIT_USAGE
-    count, diags = check_paths(Path(args.scenarios), Path(args.kb), list(args.paths))
+    quality = args.quality or args.gaming
+    outcome = check(Path(args.scenarios), Path(args.kb), list(args.paths), quality=quality, seeds=args.seeds)
+    count, diags = outcome.count, outcome.diagnostics
     errors = sum(1 for d in diags if d.severity == "error")
     warnings = len(diags) - errors
     failed = has_errors(diags, strict=args.strict)
@@ -132,9 +220,13 @@ def run(args: argparse.Namespace) -> int:
         ordered = sorted(diags, key=lambda d: (d.file, d.line or 0, d.col or 0, d.code))
         payload = {"ok": not failed, "files": count, "errors": errors, "warnings": warnings,
                    "diagnostics": [d.to_dict() for d in ordered]}
+        if args.gaming:
+            payload["gaming"] = gaming_json(outcome.gaming, outcome.scenarios, args.seeds)
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         print_diagnostics(diags, sys.stderr)
+        if args.gaming:
+            sys.stdout.write(gaming_table(outcome.gaming, outcome.scenarios, args.seeds))
         print(f"checked {count} scenario file{'s' if count != 1 else ''}: "
               f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}")
     return EXIT_ERROR if failed else EXIT_OK
