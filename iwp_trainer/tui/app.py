@@ -62,7 +62,8 @@ class IwpApp(App[int]):
 
     TITLE = "IWP trainer"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {IwpCommands}
+    # Only the app's provider: its own commands first, Textual's useful built-ins reworded after them.
+    COMMANDS = {IwpCommands}
     MODES = {
         "ask": AskScreen,
         "browse": BrowseScreen,

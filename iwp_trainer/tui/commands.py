@@ -1,4 +1,8 @@
-"""The command palette (Ctrl+P): find any KB entry, scenario or screen by name."""
+"""The command palette (Ctrl+P): find any KB entry, scenario or screen by name.
+
+This is the palette's only provider: the app's own commands come first, and the few of Textual's
+built-ins worth having (theme, keys, quit) follow in the app's words. Maximize and Screenshot are
+left out: they mean nothing to a coach."""
 
 from __future__ import annotations
 
@@ -19,6 +23,22 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+LEARNER_HELP = "Record progress under another name or staff id"
+
+
+def general_commands(app: "IwpApp") -> list[tuple[str, str, Any]]:
+    """The app-wide commands after the screens: (name, help, callable), in the palette's order."""
+    return [
+        ("Change learner", LEARNER_HELP, partial(app.action_change_learner)),
+        ("Help: keys for this screen", "What each key does here and everywhere (F1 or ?)",
+         partial(app.action_help)),
+        ("Theme: choose colours", "Pick a colour theme (Ctrl+T switches light and dark)",
+         partial(app.action_change_theme)),
+        ("Quit", "Close the app: every decision and question is already saved (Ctrl+Q)",
+         partial(app.action_quit)),
+    ]
+
+
 class IwpCommands(Provider):
     """Screens, KB entries (by question or alias) and scenarios (by title or id)."""
 
@@ -27,8 +47,7 @@ class IwpCommands(Provider):
         targets: list[tuple[str, str, Any]] = []
         for mode, name, help_text in SCREENS:
             targets.append((f"Go to {name}", help_text, partial(app.action_go, mode)))
-        targets.append(("Change learner", "Record progress under another name or staff id",
-                        partial(app.action_change_learner)))
+        targets += general_commands(app)
         for entry in app.library.entries.values():
             opener = partial(app.open_entry, entry.id)
             targets.append((f"Entry: {entry.question}", entry.citation, opener))
@@ -43,11 +62,13 @@ class IwpCommands(Provider):
         app = cast("IwpApp", self.app)
         for mode, name, help_text in SCREENS:
             yield DiscoveryHit(f"Go to {name}", partial(app.action_go, mode), help=help_text)
-        yield DiscoveryHit("Change learner", app.action_change_learner,
-                           help="Record progress under another name or staff id")
+        app_commands = general_commands(app)
+        yield DiscoveryHit(app_commands[0][0], app_commands[0][2], help=app_commands[0][1])
         for scenario in app.library.scenarios.values():
             yield DiscoveryHit(f"Scenario: {scenario.title}", partial(app.open_scenario, scenario.id),
                                help=scenario.summary)
+        for name, help_text, command in app_commands[1:]:
+            yield DiscoveryHit(name, command, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

@@ -114,6 +114,36 @@ async def test_didnt_help_is_recorded(make_app) -> None:
         assert recorded_questions(app)[-1] == ("test", "how long does a sanction last", True, False)
 
 
+async def test_didnt_help_after_a_suggestion_marks_that_entry_for_the_typed_words(make_app) -> None:
+    entry = KB.entries["travel-costs-refund"]
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await pilot.press(*"can i refund")
+        options = app.screen.query_one("#suggestions", OptionList)
+        await wait_for(pilot, lambda: options.display and options.option_count > 0)
+        await pilot.press("down")
+        options.highlighted = next(i for i in range(options.option_count)
+                                   if options.get_option_at_index(i).id == entry.id)
+        await pilot.press("enter")
+        await pilot.pause()
+        opened = app.screen.query(Exchange).last()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert opened.helpful is False
+        shown = text_of(opened)
+        assert f"Marked “{entry.question}” as not helpful for “can i refund”" in shown
+        assert recorded_questions(app)[-1] == ("test", "can i refund", True, False)
+        # A related entry opened from it still counts against the same typed words.
+        if opened.related:
+            await pilot.press("1")
+            await pilot.pause()
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            assert recorded_questions(app)[-1] == ("test", "can i refund", True, False)
+            assert app.screen.query(Exchange).last().helpful is False
+
+
 async def test_suggestions_while_typing_open_an_entry(make_app) -> None:
     entry = KB.entries["travel-costs-refund"]
     app = make_app()

@@ -143,10 +143,13 @@ def terms_line(terms: list[tuple[str, str]]) -> Static:
 class Exchange(Vertical):
     """One question and its answer in the conversation."""
 
-    def __init__(self, question: str, *, opened: bool = False) -> None:
+    def __init__(self, question: str, *, opened: bool = False, typed: str = "") -> None:
         super().__init__(classes="exchange")
         self.question = question
         self.opened = opened
+        # For an entry opened from a suggestion or a related list: the question the coach had
+        # typed, so "didn't help" can be recorded against their own words.
+        self.typed = typed
         self.answer: Any = None
         self.related: list[Any] = []
         self.answered: bool | None = None
@@ -205,8 +208,11 @@ class Exchange(Vertical):
     def mark_unhelpful(self) -> None:
         self.helpful = False
         if not self.query(".unhelpful"):
-            self.mount(Static("✗ Marked as not helpful. Thank you: it has been recorded for the trainers.",
-                              classes="unhelpful"))
+            words = (Content.assemble("✗ Marked “", self.question, "” as not helpful for “", self.typed,
+                                      "”. Thank you: it has been recorded for the trainers.")
+                     if self.opened else
+                     Content("✗ Marked as not helpful. Thank you: it has been recorded for the trainers."))
+            self.mount(Static(words, classes="unhelpful"))
 
     def _related_list(self, heading: str) -> Vertical:
         return related_list(f"{heading} (press the number to open):", [entry_title(e) for e in self.related])
@@ -236,7 +242,7 @@ Type a question in your own words and press **Enter**. The answer shows its **so
 | Up / Down | recall earlier questions (in an empty or recalled box); Down opens the suggestions |
 | → | at the end of the box: accept the suggested completion |
 | 1-9 | open a related question of the latest answer |
-| Ctrl+N | mark the latest answer as "didn't help" (recorded for trainers) |
+| Ctrl+N | mark the latest answer, or the entry you opened for your question, as "didn't help" (recorded for trainers) |
 | PgUp / PgDn | scroll the conversation |
 | Esc | clear the question box |
 """
@@ -345,9 +351,10 @@ Type a question in your own words and press **Enter**. The answer shows its **so
                 related.append(candidate)
         return related
 
-    async def open_entry(self, entry: Any) -> None:
-        """Show an entry in the conversation (a related question, a suggestion)."""
-        exchange = Exchange(entry_title(entry), opened=True)
+    async def open_entry(self, entry: Any, typed: str = "") -> None:
+        """Show an entry in the conversation (a related question, a suggestion); ``typed`` is the
+        question it was opened for."""
+        exchange = Exchange(entry_title(entry), opened=True, typed=typed)
         await self._add(exchange)
         exchange.show_entry(entry, self._related_for(entry, []), terms=self._terms(entry))
         self.call_after_refresh(self._scroll_to, exchange)
@@ -386,17 +393,19 @@ Type a question in your own words and press **Enter**. The answer shows its **so
         if n > len(latest.related):
             self.notify(f"There are only {len(latest.related)} related questions.", severity="warning")
             return
-        await self.open_entry(latest.related[n - 1])
+        await self.open_entry(latest.related[n - 1], typed=latest.typed if latest.opened else latest.question)
 
     def action_not_helpful(self) -> None:
         latest = self._latest()
-        if latest is None or latest.opened or latest.answer is None:
+        if latest is None or (latest.opened and not latest.typed) or (not latest.opened and latest.answer is None):
             self.notify("Ask a question first: then Ctrl+N marks its answer as not helpful.", severity="warning")
             return
         if latest.helpful is False:
             return
         latest.mark_unhelpful()
-        self._record(latest.question, bool(latest.answered), helpful=False)
+        # An entry opened from a suggestion or a related list counts against the words typed.
+        question, answered = (latest.typed, True) if latest.opened else (latest.question, bool(latest.answered))
+        self._record(question, answered, helpful=False)
         self.call_after_refresh(self._scroll_to, latest)
 
     def action_clear(self) -> None:
@@ -469,11 +478,12 @@ Type a question in your own words and press **Enter**. The answer shows its **so
     async def suggestion_chosen(self, event: OptionList.OptionSelected) -> None:
         entry = self.iwp.library.entry(event.option.id or "")
         box = self.query_one(AskInput)
+        typed = box.value.strip()
         box.value = ""
         self._hide_suggestions()
         box.focus()
         if entry is not None:
-            await self.open_entry(entry)
+            await self.open_entry(entry, typed=typed)
 
     def on_key(self, event: events.Key) -> None:
         options = self.query_one("#suggestions", OptionList)
