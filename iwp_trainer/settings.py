@@ -8,6 +8,7 @@ or damaged file is never fatal: the app just asks for the name again.
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from iwp_trainer import paths
 from iwp_trainer.atomic import atomic_writer
 
 LEARNER_KEY = "learner"
+GUEST = "guest"
 
 
 def _path(path: Path | None) -> Path:
@@ -61,3 +63,12 @@ def set_learner(name: str | None, path: Path | None = None) -> None:
     """Remember (or, with ``None`` or a blank name, forget) the learner name."""
     cleaned = name.strip() if isinstance(name, str) else None
     save_setting(LEARNER_KEY, cleaned or None, path)
+
+
+def login_name() -> str:
+    """The operating system's name for the person logged in, offered as the learner name; ``""``
+    when there is none to be had (no login name in the environment or the password database)."""
+    try:
+        return getpass.getuser().strip()
+    except Exception:  # getpass raises OSError (3.13) or KeyError (pwd) when nobody is known
+        return ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from textual import work
 from textual.app import App
@@ -27,9 +27,8 @@ from iwp_trainer.tui.screens.browse import BrowseScreen
 from iwp_trainer.tui.screens.practise import PractiseScreen
 from iwp_trainer.tui.screens.problems import ProblemsScreen, loaded
 from iwp_trainer.tui.screens.progress import ProgressScreen
+from iwp_trainer.tui.themes import DARK_THEME, LIGHT_THEME, OLD_NAMES, THEMES
 
-DARK_THEME = "textual-dark"
-LIGHT_THEME = "textual-light"
 
 
 class LibraryLoaded(Message):
@@ -111,6 +110,8 @@ class IwpApp(App[int]):
         self.index_progress: tuple[int, int] = (0, 0)
         self.store: Any = None  # opened in on_mount, before any screen can record
         self.store_notice: str | None = None
+        for theme in THEMES:
+            self.register_theme(theme)
         self.theme = DARK_THEME
 
     # --- start-up ------------------------------------------------------------------------------
@@ -118,6 +119,7 @@ class IwpApp(App[int]):
     def on_mount(self) -> None:
         self.store, self.store_notice = services.open_store(self.db_path)
         saved_theme = _settings_get("theme")
+        saved_theme = OLD_NAMES.get(saved_theme or "", saved_theme)
         if saved_theme in self.available_themes:
             self.theme = saved_theme
         # Remember the theme however it was chosen (Ctrl+T or the palette's theme picker).
@@ -126,16 +128,32 @@ class IwpApp(App[int]):
         # Read the files and open the index once the first screen is painted, both in threads.
         self.call_after_refresh(self.load_library, False)
         self.call_after_refresh(self.open_index)
+        # Ask needs no identity: the name is asked when a scenario is first started (with_learner).
         if not self.learner:
             self.learner = _settings_get("learner") or ""
-        if not self.learner:
-            self.push_screen(LearnerNameScreen(), self._learner_chosen)
         if self.store_notice:
             self.notify(self.store_notice, title="Progress", severity="warning", timeout=8)
 
-    def _learner_chosen(self, name: str | None) -> None:
-        self.learner = name or "guest"
-        if name and self.remember_learner:
+    def with_learner(self, then: Callable[[], None]) -> None:
+        """Run ``then`` once a learner is known: straight away, or after asking for the name (pre-filled
+        with the login name). Esc in the dialog means ``then`` does not run."""
+        if self.learner:
+            then()
+            return
+
+        def chosen(name: str | None) -> None:
+            if name is None:
+                return
+            self._learner_chosen(name or settings.GUEST)
+            self._revisit_progress()
+            then()
+
+        self.push_screen(LearnerNameScreen(suggested=settings.login_name()), chosen)
+
+    def _learner_chosen(self, name: str) -> None:
+        """Record under ``name`` from now on, and remember it (so a guest is not asked again)."""
+        self.learner = name
+        if self.remember_learner:
             _settings_set("learner", name)
         self.refresh_nav()
 
@@ -235,13 +253,16 @@ class IwpApp(App[int]):
             self.push_screen(HelpScreen(self.screen))
 
     def action_change_learner(self) -> None:
-        self.push_screen(LearnerNameScreen(current=self.learner), self._learner_changed)
+        self.push_screen(LearnerNameScreen(current=self.learner, suggested=settings.login_name()),
+                         self._learner_changed)
 
     def _learner_changed(self, name: str | None) -> None:
-        if name:
-            self._learner_chosen(name)
-            self.notify(f"Progress is now recorded for {name}.", title="Learner")
-            self._revisit_progress()
+        if name is None or (name and name == self.learner):
+            return  # Esc (or the same name): nothing changes
+        name = name or settings.GUEST
+        self._learner_chosen(name)
+        self.notify(f"Progress is now recorded for {name}.", title="Learner")
+        self._revisit_progress()
 
     def _revisit_progress(self) -> None:
         for screen in self._all_screens():

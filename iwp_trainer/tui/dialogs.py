@@ -1,4 +1,4 @@
-"""Modal dialogs: the learner's name at first start, help, a choice of buttons, one KB entry."""
+"""Modal dialogs: the learner's name (asked at the first scenario), help, a choice of buttons, one KB entry."""
 
 from __future__ import annotations
 
@@ -61,26 +61,48 @@ def help_widgets(text: str) -> list[Widget]:
     return widgets
 
 
-class LearnerNameScreen(ModalScreen[str]):
-    """Asked once, at first start: the name or staff id progress is recorded under."""
+class LearnerNameScreen(ModalScreen[str | None]):
+    """The name or staff id progress is recorded under.
 
-    BINDINGS = [Binding("escape", "skip", "Skip")]
+    Asked when a scenario is first started (Ask needs no name), pre-filled with the login name;
+    and from the palette's "Change learner". Dismisses with the name, with ``""`` for "practise as
+    guest" (first time only), or with ``None`` when Esc keeps things as they were.
+    """
 
-    def __init__(self, current: str = "") -> None:
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: str = "", suggested: str = "") -> None:
         super().__init__()
         self.current = current
+        self.suggested = suggested
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            title = "Change learner" if self.current else "Welcome to the IWP trainer"
-            yield Static(Content.styled(title, "bold"), classes="dialog-title")
-            yield Static("Your progress is recorded under a name or staff id. What should we use?",
-                         id="learner-prompt")
-            yield Input(value=self.current, placeholder="Name or staff id", id="learner-name")
+            if self.current:
+                yield Static(Content.styled("Change learner", "bold"), classes="dialog-title")
+                yield Static(Content.assemble("Progress is recorded for ", (self.current, "bold"),
+                                              ". Type another name or staff id to record under it from now on."),
+                             id="learner-prompt")
+            else:
+                yield Static(Content.styled("Who is practising?", "bold"), classes="dialog-title")
+                yield Static("Your results are recorded under a name or staff id, so you and your trainer "
+                             "can follow your progress. Is this name right?", id="learner-prompt")
+            yield Input(value=self.current or self.suggested, placeholder="Name or staff id", id="learner-name")
             yield Static("", id="learner-error", classes="error-text")
             with Horizontal(classes="buttons"):
-                yield Button("Continue", variant="primary", id="ok")
-                yield Button("Skip", id="skip")
+                if self.current:
+                    yield Button("Change", variant="primary", id="ok")
+                    yield Button("Cancel", id="cancel")
+                else:
+                    yield Button("Continue", variant="primary", id="ok")
+                    yield Button("Practise as guest", id="guest")
+            yield Static(self._keys(), id="learner-keys", classes="dim")
+
+    def _keys(self) -> str:
+        if self.current:
+            return f"Esc keeps {self.current}."
+        return ("As guest, results are recorded under \"guest\" and you are not asked again. "
+                "Esc goes back without starting. Change it at any time: Ctrl+P, Change learner.")
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -88,13 +110,18 @@ class LearnerNameScreen(ModalScreen[str]):
         name = self.query_one("#learner-name", Input).value.strip()
         if not name:
             self.query_one("#learner-error", Static).update(
-                "Please type a name or staff id (or press Esc to skip: progress is then recorded as guest).")
+                f"Please type a name or staff id (Esc keeps {self.current})." if self.current else
+                "Please type a name or staff id, or choose Practise as guest.")
             return
         self.dismiss(name)
 
-    @on(Button.Pressed, "#skip")
-    def action_skip(self) -> None:
+    @on(Button.Pressed, "#guest")
+    def as_guest(self) -> None:
         self.dismiss("")
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -1,4 +1,4 @@
-"""The app as a whole: the learner's name at first start, remembered; indexing in the background;
+"""The app as a whole: straight to Ask at first start, the learner's name asked at the first scenario and remembered; indexing in the background;
 nothing recorded is lost when quitting mid-scenario."""
 
 from __future__ import annotations
@@ -6,35 +6,114 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from textual.widgets import Input, Label, ProgressBar, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from iwp_trainer import settings
 from iwp_trainer.tui import services
-from iwp_trainer.tui.dialogs import LearnerNameScreen
+from iwp_trainer.tui.dialogs import ChoiceScreen, LearnerNameScreen
 from iwp_trainer.tui.screens.ask import AskInput, AskScreen, Exchange
 from iwp_trainer.tui.screens.practise import PlayScreen, PractiseScreen
 from iwp_trainer.tui.widgets import NavBar
 
-from tui_helpers import ready, wait_for
+from tui_helpers import ready, recorded_questions, wait_for
 
 
-async def test_first_start_asks_for_the_learner_and_remembers_it(make_app) -> None:
+async def test_first_start_opens_on_ask_with_no_dialog_and_answers(make_app) -> None:
     assert settings.get_learner() is None  # isolated settings file (tests/conftest.py)
     app = make_app(learner=None)
     async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert isinstance(app.screen, AskScreen) and isinstance(app.focused, AskInput)
+        assert not any(isinstance(s, LearnerNameScreen) for s in app.screen_stack)
+        await pilot.press(*"how long does a sanction last", "enter")
+        await wait_for(pilot, lambda: app.screen.query(Exchange) and app.screen.query(Exchange).last().answered)
+        assert isinstance(app.screen, AskScreen)
+        assert recorded_questions(app)[-1][:2] == ("guest", "how long does a sanction last")
+    assert settings.get_learner() is None  # nothing was asked, so nothing is remembered
+
+
+async def start_first_scenario(pilot) -> None:
+    await pilot.press("f4")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PractiseScreen))
+    await pilot.press("enter")
+
+
+async def test_name_is_asked_at_the_first_scenario_prefilled_with_the_login_name(make_app, monkeypatch) -> None:
+    monkeypatch.setenv("LOGNAME", "sjones")
+    app = make_app(learner=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await start_first_scenario(pilot)
         await wait_for(pilot, lambda: isinstance(app.screen, LearnerNameScreen))
+        box = app.screen.query_one("#learner-name", Input)
+        assert box.value == "sjones"
+        box.value = ""
         await pilot.press("enter")  # an empty name is refused with a reason
         assert "Please type a name" in str(app.screen.query_one("#learner-error", Static).render())
         await pilot.press(*"Sam Jones", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
         assert app.learner == "Sam Jones"
         assert "Sam Jones" in str(app.screen.query_one(NavBar).render())  # shortened to fit 80 columns
-        assert isinstance(app.focused, AskInput)
     assert settings.get_learner() == "Sam Jones"
     again = make_app(learner=None)
     async with again.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        assert again.learner == "Sam Jones" and isinstance(again.screen, AskScreen)
+        assert again.learner == "Sam Jones"
+        await start_first_scenario(pilot)
+        await wait_for(pilot, lambda: isinstance(again.screen, PlayScreen))  # not asked again
+
+
+async def test_esc_in_the_name_dialog_starts_nothing(make_app) -> None:
+    app = make_app(learner=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await start_first_scenario(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, LearnerNameScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        assert app.learner == "" and settings.get_learner() is None
+
+
+async def test_guest_is_not_asked_again_and_finds_its_unfinished_attempt(make_app) -> None:
+    app = make_app(learner=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await start_first_scenario(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, LearnerNameScreen))
+        await pilot.click("#guest")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press("1")  # one decision, then leave it for later
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.click("#keep")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+    assert settings.get_learner() == "guest"
+    again = make_app(learner=None)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(again.screen, PractiseScreen))
+        await pilot.pause()
+        table = again.screen.query_one("#scenario-table", DataTable)
+        assert "unfinished" in [str(c) for c in table.get_row("fare")]
+        again.screen.select_scenario("fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(again.screen, ChoiceScreen))  # resume, with no name dialog
+        assert "unfinished" in str(again.screen.query_one(".dialog-message", Static).render())
+
+
+async def test_a_guest_attempt_shows_before_any_name_is_chosen(make_app) -> None:
+    app = make_app(learner=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        scenario = app.library.scenarios["fare"]
+        attempt = app.store.start_attempt("guest", "fare", scenario.title, scenario.sha256, "practice", 1, {})
+        app.store.record_decision(attempt, 1, "opening", "not-normally", "text", {"discretion": 2}, True, False, [])
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        await pilot.pause()
+        table = app.screen.query_one("#scenario-table", DataTable)
+        assert "unfinished" in [str(c) for c in table.get_row("fare")]
 
 
 async def test_learner_can_be_changed_from_the_palette(make_app) -> None:
@@ -49,6 +128,22 @@ async def test_learner_can_be_changed_from_the_palette(make_app) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))
         assert app.learner == "second"
+
+
+async def test_change_learner_says_esc_keeps_the_current_learner_and_it_does(make_app) -> None:
+    app = make_app(learner="first")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        app.action_change_learner()
+        await wait_for(pilot, lambda: isinstance(app.screen, LearnerNameScreen))
+        words = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert "Esc keeps first" in words and "guest" not in words
+        app.screen.query_one(Input).value = ""
+        await pilot.press("enter")
+        assert "Esc keeps first" in str(app.screen.query_one("#learner-error", Static).render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))
+        assert app.learner == "first"
 
 
 async def test_question_asked_while_indexing_is_answered_when_ready(make_app, monkeypatch) -> None:
@@ -131,7 +226,9 @@ async def test_a_missing_kb_folder_leaves_one_problem_and_practise_working(make_
 async def test_learner_prompt_wraps_instead_of_being_cut_off(make_app) -> None:
     app = make_app(learner=None)
     async with app.run_test(size=(100, 24)) as pilot:
+        await ready(pilot)
+        await start_first_scenario(pilot)
         await wait_for(pilot, lambda: isinstance(app.screen, LearnerNameScreen))
         await pilot.pause()
         prompt = app.screen.query_one("#learner-prompt", Static)
-        assert prompt.size.height >= 2  # the whole question, "What should we use?" included
+        assert prompt.size.height >= 2  # the whole question, "Is this name right?" included

@@ -175,6 +175,7 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
         scenario = self.iwp.library.scenarios.get(self.selected_id() or "")
         if scenario is None:
             return
+        # Until a name is chosen, what was recorded as guest shows (and resumes) as guest's.
         learner = self.iwp.learner or "guest"
         waiting = []
         for attempt in services.unfinished(self.iwp.store, learner):
@@ -184,8 +185,12 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
                 waiting.append(attempt)
             else:  # opened but nothing decided (e.g. quit straight away): nothing worth resuming
                 services.call_store(self, "abandon_attempt", attempt.id)
+
+        def start() -> None:  # a new attempt: the learner's name is asked the first time
+            self.iwp.with_learner(lambda: self.app.push_screen(PlayScreen(scenario, mode)))
+
         if not waiting:
-            self.app.push_screen(PlayScreen(scenario, mode))
+            start()
             return
         attempt = waiting[-1]
 
@@ -195,7 +200,7 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
             elif answer == "restart":
                 for old in waiting:
                     services.call_store(self, "abandon_attempt", old.id)
-                self.app.push_screen(PlayScreen(scenario, mode))
+                start()
 
         self.app.push_screen(
             ChoiceScreen(
