@@ -30,7 +30,7 @@ REQUIRED_SCENARIOS = [
     "control-group-request", "change-jobcentre-no-move", "change-of-address", "carer-cet",
     "domestic-violence", "household-above-cet", "travel-costs", "wsr-thin-evidence",
     "steps-not-taken", "first-in-work-conversation", "angry-mandatory", "self-employed",
-    "change-jobcentre-granted",
+    "change-jobcentre-granted", "progress-reviews", "bi-monthly-letter", "carer-earnings-move",
 ]
 
 
@@ -117,6 +117,8 @@ def test_all_dimensions_levels_and_mechanics_are_used() -> None:
     with_flags = [sid for sid, sc in ALL.items()
                   if any(c.get("requires") or c.get("excludes") for c in _choices(sc))]
     assert len(with_flags) >= 2, f"flags gate choices only in {with_flags}"
+    with_variants = [sid for sid, sc in ALL.items() if any(n.get("variants") for n in sc["nodes"].values())]
+    assert len(with_variants) >= len(ALL) - 1, f"endings follow the path only in {with_variants}"
 
 
 @pytest.mark.parametrize("sid", sorted(sid for sid, sc in ALL.items() if "reallocation" in sc["dimensions"]))
@@ -163,3 +165,122 @@ def test_trainers_guide_lists_every_scenario() -> None:
     guide = (SCENARIOS / "README.md").read_text(encoding="utf-8")
     listed = set(re.findall(r"^\| `([a-z0-9-]+)` \|", guide, re.MULTILINE))
     assert listed == set(ALL), f"scenarios/README.md is out of step: {sorted(listed ^ set(ALL))}"
+
+
+# Assessment quality (issue 12): a pass must mean the coach knows the policy.
+
+from iwp_trainer.engine import Playthrough  # noqa: E402
+
+LOADED = load_scenarios(SCENARIOS, KB_IDS, run_tests=False)
+GAMING_SEEDS = 40
+
+
+def _naive(pick: str):
+    def choose(choices, rng):
+        if pick == "longest":
+            return max(choices, key=lambda c: len(c.text))
+        if pick == "shortest":
+            return min(choices, key=lambda c: len(c.text))
+        if pick == "first":
+            return choices[0]
+        return rng.choice(choices)
+    return choose
+
+
+@pytest.mark.parametrize("strategy", ["longest", "shortest", "random", "first"])
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_naive_strategies_rarely_pass(sid: str, strategy: str) -> None:
+    """Always longest / shortest / random / first listed must pass at most 10% of plays.
+
+    "first" is tried both as shown (shuffled) and in file order, so the model answer being
+    written first can't be gamed either.
+    """
+    import random as _random
+    scenario = LOADED.scenarios[sid]
+    pick = _naive(strategy)
+    orders = [None, False] if strategy == "first" else [None]
+    for shuffle in orders:
+        passed = 0
+        for seed in range(GAMING_SEEDS):
+            play = Playthrough(scenario, seed=seed, shuffle=shuffle, explain=False)
+            rng = _random.Random(seed)
+            while not play.finished:
+                play.choose(pick(play.choices, rng).id)
+            passed += play.result().passed
+        assert passed / GAMING_SEEDS <= 0.10, f"{sid}: '{strategy}' (shuffle={shuffle}) passes {passed}/{GAMING_SEEDS}"
+
+
+def _decisions(sid: str):
+    """Each decision point (node) with the choices on offer and the best ones, per reachable state."""
+    scenario = LOADED.scenarios[sid]
+    analysis = analyse(scenario)
+    seen: dict[str, list[tuple[list, list]]] = {}
+    for state in analysis.reachable_states() or ():
+        node = scenario.nodes[state[0]]
+        offered = [c for c in node.choices if c.available(state[1])]
+        if len(offered) < 2:
+            continue
+        values = {c.id: analysis.move_value(state, c) for c in offered}
+        top = max(values.values())
+        seen.setdefault(node.id, []).append((offered, [c for c in offered if values[c.id] == top]))
+    return seen
+
+
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_best_option_is_not_usually_the_longest(sid: str) -> None:
+    decisions = _decisions(sid)
+    longest = [nid for nid, offers in decisions.items()
+               if any(max(len(c.text) for c in offered) in {len(c.text) for c in best} for offered, best in offers)]
+    assert len(longest) * 3 <= len(decisions), f"{sid}: best option is the longest at {longest}"
+
+
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_options_at_a_decision_are_of_similar_length(sid: str) -> None:
+    for nid, offers in _decisions(sid).items():
+        for offered, _best in offers:
+            lengths = [len(c.text) for c in offered]
+            assert max(lengths) <= 2 * min(lengths), f"{sid}/{nid}: option lengths {lengths}"
+
+
+ABSOLUTE = re.compile(r"\b(never|always|definitely|full stop|just this once|more or less)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_no_giveaway_absolute_words_in_options(sid: str) -> None:
+    """Caricature words mark a wrong option without testing knowledge; keep options plain."""
+    flagged = [c["id"] for c in _choices(ALL[sid]) if ABSOLUTE.search(c["text"])]
+    assert not flagged, f"{sid}: absolute or giveaway words in {flagged}"
+
+
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_a_mistake_is_named_in_the_success_ending(sid: str) -> None:
+    """A penalised choice that still reaches the passing ending sets a flag that ending's text uses."""
+    sc = ALL[sid]
+    nodes = sc["nodes"]
+    variant_flags = {f for n in nodes.values() for v in n.get("variants") or [] for f in v["when"]}
+    for node in nodes.values():
+        for choice in node.get("choices") or []:
+            if min((choice.get("scores") or {}).values(), default=0) < 0 and not choice.get("critical"):
+                target = nodes[choice["to"]]
+                if "ending" in target:
+                    continue  # goes straight to its own ending
+                assert set(choice.get("set") or []) & variant_flags or _all_paths_fail_separately(sc, choice), \
+                    f"{sid}/{choice['id']}: penalised, but no ending text reflects it"
+
+
+def _all_paths_fail_separately(sc: dict, choice: dict) -> bool:
+    """True when every ending reachable after the choice differs from the model answer's ending."""
+    best = next(t for t in sc["tests"] if t["expect"].get("passed") is True)
+    model_end = best["expect"].get("ending")
+    nodes = sc["nodes"]
+    todo, seen = [choice["to"]], set()
+    while todo:
+        nid = todo.pop()
+        if nid in seen:
+            continue
+        seen.add(nid)
+        node = nodes[nid]
+        if "ending" in node and nid == model_end:
+            return False
+        todo += [c["to"] for c in node.get("choices") or []] + [b["to"] for b in node.get("random") or []]
+    return True
