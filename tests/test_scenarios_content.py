@@ -64,6 +64,14 @@ def test_shipped_scenarios_pass_strict_check() -> None:
     assert f"checked {len(ALL)} scenario files: 0 errors, 0 warnings" in result.stdout
 
 
+def test_shipped_scenarios_pass_the_assessment_quality_checks() -> None:
+    """`check --quality --strict` (SC601-SC606, gaming simulation included) is clean on the shipped set."""
+    result = subprocess.run([sys.executable, "-m", "iwp_trainer", "check", "--strict", "--quality"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"checked {len(ALL)} scenario files: 0 errors, 0 warnings" in result.stdout
+
+
 @pytest.mark.parametrize("sid", sorted(ALL))
 def test_each_scenario_has_a_passing_and_a_failing_scripted_path(sid: str) -> None:
     tests = ALL[sid]["tests"]
