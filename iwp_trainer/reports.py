@@ -86,8 +86,13 @@ class Report:
 
 
 def _attempt_where(f: ReportFilter, alias: str = "a") -> tuple[str, list[Any]]:
-    """SQL conditions on attempts (joined to learners as ``l``) for a filter."""
-    where, params = [], []
+    """SQL conditions on attempts (joined to learners as ``l``) for a filter.
+
+    An attempt opened and left before any decision (Next, then Esc) is no attempt at all: it is
+    left out, so it never counts as unfinished."""
+    where: list[str] = [f"({alias}.status IN ('passed', 'failed') OR EXISTS "
+                        f"(SELECT 1 FROM decisions d0 WHERE d0.attempt_id = {alias}.id))"]
+    params: list[Any] = []
     if f.learner:
         where.append("l.name = ?")
         params.append(" ".join(f.learner.split()))

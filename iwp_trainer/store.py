@@ -9,6 +9,12 @@ Why SQLite and these settings:
   closed (only a power cut may lose the last commits), at a fraction of the cost of a sync per commit;
 * every decision is committed in its own transaction the moment it is made, so a crash loses at
   most the decision being made, and the attempt can be resumed by replaying the recorded choice ids;
+  the decision that reaches an ending is committed together with the outcome (one transaction), so
+  no attempt can be left at its ending without being finished;
+* a file is checked on open (``PRAGMA quick_check``, stopped after a time budget so a very large
+  file still opens quickly): a damaged file is refused, and never written to, rather than failing
+  at every decision;
+* reports and exports open the file read-only, so they work on a shared file nobody may write;
 * the schema carries a version (``PRAGMA user_version``) and is upgraded by an ordered list of
   migrations, so an older file is upgraded in place and a file from a newer app is refused.
 
@@ -26,6 +32,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,10 +45,23 @@ MODES = ("practice", "assessment")
 STATUSES = ("in_progress", "passed", "failed", "abandoned")
 FINISHED = ("passed", "failed")
 DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a writer waits for another before giving up
+QUICK_CHECK_BUDGET = 0.5  # seconds the integrity check on open may take; the rest of a huge file is trusted
+SAVE_ATTEMPTS = 3  # tries for one save while another program holds the write lock (each waits busy_timeout)
+SAVE_PAUSE = 0.5  # seconds between those tries
 
 
 class StoreError(Exception):
-    """A problem with the progress database, worded for the person using the app."""
+    """A problem with the progress database, worded for the person using the app.
+
+    ``transient`` is true when trying again may work (another program held the write lock)."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class OlderLayoutError(StoreError):
+    """A file from an older version of the app, opened read-only: it needs upgrading first."""
 
 
 # --- domain objects -------------------------------------------------------------------------------
@@ -120,6 +140,16 @@ class Attempt:
         if not self.scores:
             return 0.0
         return sum(s.fraction for s in self.scores.values()) / len(self.scores)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an attempt ended, recorded with its last decision: pass or fail, the ending node and the
+    score per dimension as ``dimension -> (earned, best)`` (or mappings/objects with those fields)."""
+
+    passed: bool
+    ending_node: str
+    scores: Mapping[str, Any]
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -253,6 +283,16 @@ SCHEMA_VERSION = len(MIGRATIONS)
 OUR_TABLES = {"learners", "attempts", "attempt_scores", "decisions", "questions"}
 
 
+def _is_locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _error(exc: BaseException, path: Path, busy_timeout: float) -> StoreError:
+    """The :class:`StoreError` for an SQLite failure (transient when the file was locked)."""
+    return StoreError(_describe(exc, path, busy_timeout), transient=_is_locked(exc))
+
+
 def _describe(exc: BaseException, path: Path, busy_timeout: float) -> str:
     """A user-facing sentence for an SQLite failure."""
     text = str(exc).lower()
@@ -316,14 +356,29 @@ class ProgressStore:
                 raise StoreError(f"cannot create the folder for the progress database {path}: "
                                  f"{exc.strerror or exc}") from None
         try:
+            return cls._connect(path, read_only, busy_timeout, clock, immutable=False)
+        except StoreError as exc:
+            # A shared file in a folder we may not write: SQLite cannot make the files a reader of a
+            # WAL database needs. With no write-ahead log beside it, nobody is writing it, and the
+            # file itself is complete: read it as it is.
+            wal = path.with_name(path.name + "-wal")
+            if not read_only or exc.transient or wal.exists() or os.access(path.parent, os.W_OK):
+                raise
+            return cls._connect(path, read_only, busy_timeout, clock, immutable=True)
+
+    @classmethod
+    def _connect(cls, path: Path, read_only: bool, busy_timeout: float,
+                 clock: Callable[[], datetime] | None, immutable: bool) -> "ProgressStore":
+        try:
             if read_only:
-                conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_timeout,
-                                       isolation_level=None, check_same_thread=False)
+                uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+                conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None,
+                                       check_same_thread=False)
             else:
                 conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
                                        check_same_thread=False)
         except sqlite3.Error as exc:
-            raise StoreError(_describe(exc, path, busy_timeout)) from None
+            raise _error(exc, path, busy_timeout) from None
         store = cls(conn, path, busy_timeout, read_only, clock or utc_now)
         try:
             store._prepare()
@@ -332,7 +387,7 @@ class ProgressStore:
             raise
         except sqlite3.Error as exc:
             conn.close()
-            raise StoreError(_describe(exc, path, busy_timeout)) from None
+            raise _error(exc, path, busy_timeout) from None
         return store
 
     @classmethod
@@ -351,11 +406,13 @@ class ProgressStore:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
+        if self.persistent:
+            self._check_integrity()
         version = self._check_version()
         if self.read_only:
             if version < SCHEMA_VERSION:
-                raise StoreError(f"the progress database {self.path} uses an older layout and is read-only here; "
-                                 "open it once with write access to upgrade it")
+                raise OlderLayoutError(f"the progress database {self.path} uses an older layout and is read-only "
+                                       "here; open it once with write access to upgrade it")
             return
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if self.persistent and str(mode).lower() != "wal":
@@ -363,6 +420,30 @@ class ProgressStore:
         conn.execute("PRAGMA synchronous = NORMAL")
         if version < SCHEMA_VERSION:
             self._migrate()
+
+    def _check_integrity(self) -> None:
+        """Refuse a damaged file before anything is written to it (``PRAGMA quick_check``).
+
+        The check reads the whole file (``bench/bench_store.py`` times it), so it stops after
+        ``QUICK_CHECK_BUDGET`` seconds: a very large file is trusted beyond that point rather than
+        delaying every start."""
+        conn = self._conn
+        deadline = time.monotonic() + QUICK_CHECK_BUDGET
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+        try:
+            rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+        except sqlite3.OperationalError as exc:
+            if "interrupt" in str(exc).lower():
+                return  # out of time: the part checked was sound
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
+        problems = [line for r in rows for line in str(r[0]).splitlines()
+                    if line.strip() and line.lower() != "ok" and not line.startswith("***")]
+        if problems:
+            raise StoreError(
+                f"{self.path} is not a readable progress database (it is damaged: {problems[0]}) and is left "
+                "untouched; move it aside and a new one will be started, or restore a copy")
 
     def _check_version(self) -> int:
         version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
@@ -417,7 +498,7 @@ class ProgressStore:
                         conn.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                raise StoreError(_describe(exc, self.path, self.busy_timeout)) from None
+                raise _error(exc, self.path, self.busy_timeout) from None
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
         """Run a read-only query (reports use this for their SQL aggregation)."""
@@ -425,7 +506,7 @@ class ProgressStore:
             try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
-                raise StoreError(_describe(exc, self.path, self.busy_timeout)) from None
+                raise _error(exc, self.path, self.busy_timeout) from None
 
     def _now(self) -> str:
         return iso(self.clock())
@@ -470,13 +551,25 @@ class ProgressStore:
             return attempt_id
 
     def record_decision(self, attempt_id: int, seq: int, node_id: str, choice_id: str, choice_text: str,
-                        points: dict[str, int], is_best: bool, critical: bool, cites: list[str]) -> None:
-        """Commit one decision now, in its own transaction, so a crash cannot lose it."""
+                        points: dict[str, int], is_best: bool, critical: bool, cites: list[str],
+                        outcome: Outcome | None = None) -> None:
+        """Commit one decision now, in its own transaction, so a crash cannot lose it.
+
+        ``outcome`` is given with the decision that reaches an ending: the decision and the finish
+        are then one transaction, so an attempt is never left at its ending unfinished. Saving the
+        same decision again (a retry after an unclear failure) is harmless."""
         with self._write() as conn:
             status = self._attempt_status(conn, attempt_id)
-            if status != "in_progress":
+            row = conn.execute("SELECT choice_id FROM decisions WHERE attempt_id = ? AND seq = ?",
+                               (attempt_id, int(seq))).fetchone()
+            if row is not None:
+                if row[0] != choice_id:
+                    raise StoreError(f"decision {seq} of attempt {attempt_id} is already recorded")
+                if outcome is None or status != "in_progress":
+                    return  # already saved, with its outcome if it had one
+            elif status != "in_progress":
                 raise StoreError(f"attempt {attempt_id} is already {status.replace('_', ' ')}")
-            try:
+            else:
                 conn.execute(
                     "INSERT INTO decisions (attempt_id, seq, node_id, choice_id, choice_text, points, is_best,"
                     " critical, cites, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -484,23 +577,29 @@ class ProgressStore:
                      json.dumps({str(k): int(v) for k, v in points.items()}, sort_keys=True),
                      int(bool(is_best)), int(bool(critical)), json.dumps([str(c) for c in cites]),
                      self._now()))
-            except sqlite3.IntegrityError:
-                raise StoreError(f"decision {seq} of attempt {attempt_id} is already recorded") from None
+            if outcome is not None:
+                self._finish(conn, attempt_id, outcome.passed, outcome.ending_node, outcome.scores)
 
     def finish_attempt(self, attempt_id: int, passed: bool, ending_node: str,
                        scores: Mapping[str, Any]) -> None:
-        """Record the outcome and the score per dimension as ``dimension -> (earned, best)``."""
-        pairs = _scores_from(scores)
+        """Record the outcome and the score per dimension as ``dimension -> (earned, best)``.
+        The app records the outcome with the last decision (``record_decision(outcome=...)``);
+        this finishes an attempt whose ending was reached but not recorded (an older file)."""
         with self._write() as conn:
             status = self._attempt_status(conn, attempt_id)
             if status != "in_progress":
                 raise StoreError(f"attempt {attempt_id} is already {status.replace('_', ' ')}")
-            conn.execute("UPDATE attempts SET status = ?, ended_at = ?, ending_node = ? WHERE id = ?",
-                         ("passed" if passed else "failed", self._now(), ending_node, attempt_id))
-            conn.executemany(
-                "INSERT INTO attempt_scores (attempt_id, dimension, earned, best) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (attempt_id, dimension) DO UPDATE SET earned = excluded.earned, best = excluded.best",
-                [(attempt_id, d, e, b) for d, (e, b) in pairs.items()])
+            self._finish(conn, attempt_id, passed, ending_node, scores)
+
+    def _finish(self, conn: sqlite3.Connection, attempt_id: int, passed: bool, ending_node: str,
+                scores: Mapping[str, Any]) -> None:
+        pairs = _scores_from(scores)
+        conn.execute("UPDATE attempts SET status = ?, ended_at = ?, ending_node = ? WHERE id = ?",
+                     ("passed" if passed else "failed", self._now(), ending_node, attempt_id))
+        conn.executemany(
+            "INSERT INTO attempt_scores (attempt_id, dimension, earned, best) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (attempt_id, dimension) DO UPDATE SET earned = excluded.earned, best = excluded.best",
+            [(attempt_id, d, e, b) for d, (e, b) in pairs.items()])
 
     def abandon_attempt(self, attempt_id: int) -> None:
         """Give up an unfinished attempt (its decisions stay recorded). Finished ones are left alone."""
@@ -613,8 +712,33 @@ def open_store(path: Path) -> tuple[ProgressStore, str | None]:
 
 def open_existing(path: Path) -> ProgressStore | None:
     """Open a database for reports and exports: ``None`` when there is none yet (never create one
-    just to report on it); read-only when the file cannot be written (e.g. a shared team file)."""
+    just to report on it). Always read-only, so a shared file nobody may write still reports, and a
+    report never changes the file; only a file with an older layout that we may write is opened
+    for writing, once, to upgrade it."""
     path = paths.expand(Path(path))
     if not path.exists():
         return None
-    return ProgressStore.open(path, read_only=not os.access(path, os.W_OK))
+    try:
+        return ProgressStore.open(path, read_only=True)
+    except OlderLayoutError:
+        if not os.access(path, os.W_OK):
+            raise
+    ProgressStore.open(path).close()  # upgrade in place, as the app would
+    return ProgressStore.open(path, read_only=True)
+
+
+def retrying(call: Callable[[], Any], attempts: int = SAVE_ATTEMPTS, pause: float = SAVE_PAUSE,
+             sleep: Callable[[float], None] = time.sleep) -> Any:
+    """Run a store write, trying again while another program holds the write lock.
+
+    Each try already waits ``busy_timeout`` for the lock; after ``attempts`` tries the last
+    :class:`StoreError` is raised, so the caller can stop and offer a retry. Other errors (a
+    read-only or damaged file) are raised at once: waiting would not help."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except StoreError as exc:
+            if not exc.transient or attempt == attempts:
+                raise
+            sleep(pause)
+    return None  # pragma: no cover - attempts < 1

@@ -123,13 +123,16 @@ class StatementBuilder:
         statement["version"] = XAPI_VERSION
         return statement
 
-    def score(self, attempt: Attempt) -> dict[str, Any]:
-        """Totals over the dimensions: raw kept within [min, max], scaled = raw / max in [0, 1]."""
+    def score(self, attempt: Attempt) -> dict[str, Any] | None:
+        """Totals over the dimensions: raw kept within [min, max], scaled = raw / max in [0, 1].
+        ``None`` when there was nothing to earn: xAPI requires max > min, so no score is given
+        (success and the per-dimension extension still say how it went)."""
         top = sum(max(0, s.best) for s in attempt.scores.values())
+        if top <= 0:
+            return None
         earned = sum(s.earned for s in attempt.scores.values())
         raw = min(max(earned, 0), top)
-        scaled = raw / top if top else (1.0 if earned >= 0 else 0.0)
-        return {"scaled": round(scaled, 4), "raw": raw, "min": 0, "max": top}
+        return {"scaled": round(raw / top, 4), "raw": raw, "min": 0, "max": top}
 
     def dimension_scores(self, attempt: Attempt) -> dict[str, Any]:
         return {dim: {"earned": s.earned, "best": s.best, "fraction": round(s.fraction, 4)}
@@ -161,8 +164,9 @@ class StatementBuilder:
         yield self._statement(attempt, "completed", 0, activity, attempt.ended_at, context,
                               {"completion": True, "duration": duration})
         passed = attempt.status == "passed"
+        score = self.score(attempt)
         result = {
-            "score": self.score(attempt),
+            **({"score": score} if score is not None else {}),
             "success": passed,
             "completion": True,
             "duration": duration,

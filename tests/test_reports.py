@@ -139,6 +139,22 @@ def test_only_the_top_wrong_decisions_are_listed(store: ProgressStore, clock: Cl
     assert [(w["choice_id"], w["times"]) for w in wrong] == [("w0", 5), ("w1", 4), ("w2", 3)]
 
 
+def test_an_attempt_opened_with_no_decision_is_not_unfinished(recorded: ProgressStore, clock: Clock) -> None:
+    """Next, then Esc straight away: nothing was attempted, so no report counts it as unfinished."""
+    before_learners = by(learners_report(recorded).rows, "learner")
+    before_scenarios = by(scenarios_report(recorded).rows, "scenario")
+    attempt(recorded, clock, "Ann", "s1", [], "open", {"discretion": (0, 4)})
+    attempt(recorded, clock, "Ann", "s2", [], "abandoned", {"discretion": (0, 4)})
+    attempt(recorded, clock, "Dee", "s3", [], "abandoned", {"discretion": (0, 4)})
+    learners = by(learners_report(recorded).rows, "learner")
+    scenarios = by(scenarios_report(recorded).rows, "scenario")
+    assert learners["Ann"]["unfinished"] == before_learners["Ann"]["unfinished"] == 1
+    assert learners["Ann"]["last_activity"] == before_learners["Ann"]["last_activity"]
+    assert {k: v["unfinished"] for k, v in scenarios.items()} == \
+        {k: v["unfinished"] for k, v in before_scenarios.items()}
+    assert "Dee" not in learners and "s3" not in scenarios  # nothing done: nothing to report
+
+
 def test_gaps_report_groups_case_and_spacing_most_frequent_first(recorded: ProgressStore) -> None:
     report = gaps_report(recorded)
     assert [r["question"] for r in report.rows] == ["what is the cet?", "Random allocation tool", "Travel costs"]
@@ -232,7 +248,7 @@ def test_sql_aggregation_matches_the_recorded_attempts(tmp_path_factory: pytest.
             decisions = [(f"c{i}{b}", f"text {i} {b}", b, []) for i, b in enumerate(bests)]
             attempt(s, clock, learner, scenario, decisions, outcome, {"d": (earned, best)})
         report = learners_report(s)
-        attempts = s.attempts()
+        attempts = [a for a in s.attempts() if a.finished or a.decisions]  # opened and left: not counted
         for row in report.rows:
             mine = [a for a in attempts if a.learner == row["learner"]]
             finished = [a for a in mine if a.finished]

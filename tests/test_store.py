@@ -551,3 +551,179 @@ def test_a_device_or_pipe_is_refused_and_left_alone(tmp_path: Path, read_only: b
     with pytest.raises(StoreError, match="is not a regular file"):
         ProgressStore.open(fifo, read_only=read_only)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["progress.sqlite3"]
+
+
+# --- no attempt lost or stuck (issue 13) ----------------------------------------------------------
+
+
+def test_the_last_decision_and_the_finish_are_one_transaction(store: ProgressStore) -> None:
+    """A kill between the last decision and the finish used to leave an attempt at its ending that
+    was never finished. Now they commit together, or not at all."""
+    attempt = store.start_attempt("Ann", "s1", "S", SHA, "practice", 0, {"discretion": 4})
+    store.record_decision(attempt, 1, "n1", "a", "A", {"discretion": 2}, True, False, [])
+    bad = store_module.Outcome(True, "end", {"discretion": object()})  # fails inside the transaction
+    with pytest.raises(AttributeError):
+        store.record_decision(attempt, 2, "n2", "b", "B", {"discretion": 2}, True, False, [], outcome=bad)
+    [still] = store.unfinished_attempts("Ann")
+    assert still.choice_ids == ["a"]  # the decision was rolled back with the failed finish
+    store.record_decision(attempt, 2, "n2", "b", "B", {"discretion": 2}, True, False, [],
+                          outcome=store_module.Outcome(True, "end", {"discretion": (4, 4)}))
+    [done] = store.attempts(learner="Ann")
+    assert (done.status, done.ending_node, done.choice_ids) == ("passed", "end", ["a", "b"])
+    assert done.scores == {"discretion": DimensionResult(4, 4)}
+
+
+def test_saving_the_same_decision_again_is_harmless(store: ProgressStore) -> None:
+    """A retry after an unclear failure must not fail on the decision that did get saved."""
+    attempt = store.start_attempt("Ann", "s1", "S", SHA, "practice", 0, {"discretion": 4})
+    store.record_decision(attempt, 1, "n1", "a", "A", {"discretion": 2}, True, False, [])
+    store.record_decision(attempt, 1, "n1", "a", "A", {"discretion": 2}, True, False, [])
+    with pytest.raises(StoreError, match="already recorded"):  # a different choice at the same step
+        store.record_decision(attempt, 1, "n1", "x", "X", {"discretion": 0}, False, False, [])
+    outcome = store_module.Outcome(False, "end", {"discretion": (2, 4)})
+    store.record_decision(attempt, 1, "n1", "a", "A", {"discretion": 2}, True, False, [], outcome=outcome)
+    store.record_decision(attempt, 1, "n1", "a", "A", {"discretion": 2}, True, False, [], outcome=outcome)
+    [done] = store.attempts(learner="Ann")
+    assert done.status == "failed" and done.choice_ids == ["a"]
+
+
+def test_retrying_waits_out_a_held_write_lock(db: Path) -> None:
+    s = ProgressStore.open(db, busy_timeout=0.1)
+    blocker = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.35, lambda: blocker.execute("ROLLBACK"))
+    release.start()
+    try:
+        attempt = store_module.retrying(
+            lambda: s.start_attempt("Ann", "s1", "S", SHA, "practice", 0, {}), attempts=10, pause=0.05)
+    finally:
+        release.join()
+        blocker.close()
+    assert [a.id for a in s.attempts()] == [attempt]
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    pauses: list[float] = []
+    try:
+        with pytest.raises(StoreError, match="locked by another program") as info:
+            store_module.retrying(lambda: s.start_attempt("Ann", "s1", "S", SHA, "practice", 0, {}),
+                                  attempts=3, pause=0.01, sleep=pauses.append)
+        assert info.value.transient and pauses == [0.01, 0.01]
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    s.read_only = True  # not transient: raised at once, no waiting
+    pauses.clear()
+    with pytest.raises(StoreError, match="read-only"):
+        store_module.retrying(lambda: s.start_attempt("Ann", "s1", "S", SHA, "practice", 0, {}), sleep=pauses.append)
+    assert pauses == []
+    s.close()
+
+
+def _damage_one_page(db: Path) -> None:
+    """Overwrite the start of one leaf page of the decisions table: the file still opens, reads its
+    schema and version and takes writes elsewhere, as the probe's partly damaged file did."""
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode = DELETE")  # everything into the main file
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    page = conn.execute("SELECT pageno FROM dbstat WHERE name = 'decisions' AND pagetype = 'leaf' "
+                        "ORDER BY pageno LIMIT 1 OFFSET 2").fetchone()[0]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    data[(page - 1) * page_size:(page - 1) * page_size + 100] = b"\x07" * 100
+    db.write_bytes(bytes(data))
+
+
+def test_a_partly_damaged_file_is_refused_and_never_written(db: Path) -> None:
+    s = ProgressStore.open(db)
+    for n in range(150):
+        play(s, f"L{n % 7}", "s1", [("a", 1, True), ("b", 2, False)], passed=True)
+    s.close()
+    _damage_one_page(db)
+    before = db.read_bytes()
+    with pytest.raises(StoreError, match="damaged") as info:
+        ProgressStore.open(db)
+    assert str(db) in str(info.value)
+    fallback, notice = open_store(db)
+    assert not fallback.persistent
+    assert notice.startswith("Recording is off:") and "damaged" in notice
+    assert "for this session only" in notice
+    fallback.close()
+    with pytest.raises(StoreError, match="damaged"):  # reports say so too
+        store_module.open_existing(db)
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in db.parent.iterdir()) == [db.name]  # no journal or WAL left beside it
+
+
+def test_the_integrity_check_is_cut_short_on_a_huge_file(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On open the check may take QUICK_CHECK_BUDGET seconds at most; with no time left it trusts the file."""
+    s = ProgressStore.open(db)
+    for n in range(150):
+        play(s, "Ann", "s1", [("a", 1, True)])
+    s.close()
+    _damage_one_page(db)
+    monkeypatch.setattr(store_module, "QUICK_CHECK_BUDGET", 0.0)
+    ro = ProgressStore.open(db, read_only=True)  # unchecked, so opened
+    ro.close()
+
+
+def test_reports_open_read_only_and_leave_the_file_as_it_is(db: Path) -> None:
+    s = ProgressStore.open(db)
+    play(s, "Ann", "s1", [("a", 2, True)])
+    s.close()
+    assert os.access(db, os.W_OK)
+    before = db.read_bytes()
+    ro = store_module.open_existing(db)
+    assert ro is not None and ro.read_only  # writable, but a report has nothing to write
+    assert [a.learner for a in ro.attempts()] == ["Ann"]
+    ro.close()
+    assert db.read_bytes() == before
+
+
+def test_reports_upgrade_an_older_file_they_may_write(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.executescript((FIXTURES / "progress_v1.sql").read_text(encoding="utf-8"))
+    conn.close()
+    ro = store_module.open_existing(db)
+    assert ro.read_only and ro.schema_version == SCHEMA_VERSION
+    ro.close()
+
+
+def _without_root_overrides() -> None:
+    """In the child, before exec: drop the capabilities that let root ignore file permissions
+    (the tests may run as root, for whom a read-only file is not read-only)."""
+    import ctypes
+
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2, 3):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
+        libc.prctl(24, capability, 0, 0, 0)  # PR_CAPBSET_DROP
+
+
+def test_report_and_export_work_on_a_read_only_shared_database() -> None:
+    """A team file on a share: the file and its folder are read-only for this coach. The report used
+    to say "…is read-only, so progress cannot be recorded" and give nothing."""
+    import shutil
+    import tempfile
+
+    shared = Path(tempfile.mkdtemp(prefix="iwp-shared-"))  # not under pytest's owner-only tmp folder
+    try:
+        db = shared / "team.sqlite3"
+        s = ProgressStore.open(db)
+        play(s, "Ann", "s1", [("a", 2, True)])
+        s.close()
+        db.chmod(0o444)
+        shared.chmod(0o555)
+        env = {**os.environ, "IWP_TRAINER_CONFIG": str(shared / "settings.json")}
+        for argv, shows in ((["report", "learners"], "Ann"), (["report", "scenarios", "--csv"], "s1,S1,1,1"),
+                            (["export", "xapi"], '"name":"Ann"')):
+            result = subprocess.run([sys.executable, "-m", "iwp_trainer", "--db", str(db), *argv],
+                                    capture_output=True, text=True, env=env, cwd=shared,
+                                    preexec_fn=_without_root_overrides)
+            assert result.returncode == 0, result.stderr
+            assert shows in result.stdout and "read-only" not in result.stderr
+        assert sorted(p.name for p in shared.iterdir()) == ["team.sqlite3"]
+    finally:
+        shared.chmod(0o755)
+        shutil.rmtree(shared)

@@ -55,8 +55,8 @@ def statement_problems(s: dict[str, Any]) -> list[str]:
     if score is not None:
         if "scaled" in score and not -1 <= score["scaled"] <= 1:
             problems.append("score.scaled out of [-1, 1]")
-        if "min" in score and "max" in score and not score["min"] <= score["max"]:
-            problems.append("score.min > score.max")
+        if "min" in score and "max" in score and not score["min"] < score["max"]:
+            problems.append("score.max must be greater than score.min")
         if "raw" in score and "min" in score and score["raw"] < score["min"]:
             problems.append("score.raw < score.min")
         if "raw" in score and "max" in score and score["raw"] > score["max"]:
@@ -171,6 +171,27 @@ def test_passed_and_failed_carry_score_duration_and_dimensions(db: Path) -> None
     assert failed["result"]["success"] is False
     dims = next(v for k, v in failed["result"]["extensions"].items() if k.endswith("/dimension-scores"))
     assert dims["reallocation"]["earned"] == -3
+
+
+def test_an_attempt_with_nothing_to_earn_has_no_score(tmp_path: Path) -> None:
+    """xAPI requires score.max > score.min: with no positive best (every choice scored 0, or only
+    losses possible) there is no meaningful score, so it is left out and success still says how it went."""
+    path = tmp_path / "p.sqlite3"
+    s = ProgressStore.open(path, clock=Clock())
+    for best, earned, passed in (({"discretion": 0}, {"discretion": (0, 0)}, True),
+                                 ({"sanctions": 0, "reallocation": -2}, {"sanctions": (-1, 0), "reallocation": (-2, -2)},
+                                  False)):
+        a = s.start_attempt("Ann", "s0", "Nothing to win", SHA, "practice", 5, best)
+        s.record_decision(a, 1, "start", "only", "The only answer", {}, True, False, [])
+        s.finish_attempt(a, passed, "end", earned)
+    s.close()
+    stmts = export(path)
+    ends = [x for x in stmts if x["verb"]["id"] in (ADL + "passed", ADL + "failed")]
+    assert [x["result"]["success"] for x in ends] == [True, False]
+    for statement in stmts:
+        assert statement_problems(statement) == [], statement
+    assert all("score" not in x["result"] for x in ends)
+    assert all(any(k.endswith("/dimension-scores") for k in x["result"]["extensions"]) for x in ends)
 
 
 def test_ids_are_stable_across_exports(db: Path, tmp_path: Path) -> None:
