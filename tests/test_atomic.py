@@ -91,3 +91,40 @@ def test_new_files_get_usual_permissions_and_old_ones_keep_theirs(tmp_path: Path
     with atomic_writer(shared) as handle:
         handle.write("{ }")
     assert stat.S_IMODE(shared.stat().st_mode) == 0o640
+
+
+def test_a_killed_write_leaves_a_named_file_that_the_next_write_removes(tmp_path: Path) -> None:
+    """20 killed exports left 13 hidden `.NAME.XXXX.tmp` files (1.8 GB). A killed write's file now
+    says what it is, and the next write of the same file clears it away."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    target = tmp_path / "statements.jsonl"
+    target.write_text("old export\n", encoding="utf-8")
+    code = ("import sys, time\nfrom iwp_trainer.atomic import atomic_writer\n"
+            "with atomic_writer(sys.argv[1]) as h:\n    h.write('x' * 100000); h.flush()\n"
+            "    print('writing', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    [left] = [p for p in tmp_path.iterdir() if p != target]
+    assert not left.name.startswith(".")  # a person can see it ...
+    assert left.name.startswith("statements.jsonl.unfinished-iwp-trainer-write.")  # ... and tell what it is
+    assert left.name.endswith(".tmp")
+    legacy = tmp_path / ".statements.jsonl.ab12_x9z.tmp"  # what older versions left, a day ago
+    legacy.write_text("half")
+    os.utime(legacy, (time.time() - 2 * 86400,) * 2)
+    mine = tmp_path / f"statements.jsonl.unfinished-iwp-trainer-write.{os.getpid()}.0123abcd.tmp"
+    mine.write_text("a write still going on")  # a live process's: left alone
+    other = tmp_path / f"other.jsonl.unfinished-iwp-trainer-write.{proc.pid}.0123abcd.tmp"
+    other.write_text("another file's")  # belongs to another target: not this write's business
+    with atomic_writer(target) as handle:
+        handle.write("new export\n")
+    assert target.read_text(encoding="utf-8") == "new export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, mine.name, other.name])
