@@ -114,12 +114,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(only=requested_command(argv))
     args = resolve_paths(parser.parse_args(argv))
+    prog = f"iwp-trainer {args.command}" if args.command else "iwp-trainer"
     try:
         if args.command is None:
             from iwp_trainer.tui.app import run_app
 
             return run_app(args)
-        return int(args.func(args) or EXIT_OK)
+        code = int(args.func(args) or EXIT_OK)
+        sys.stdout.flush()  # here, so a full disk is reported, not left to the exit-time flush
+        return code
     except KeyboardInterrupt:
         # Ctrl+C: one line, on a line of its own (a progress bar may be mid-line). Whatever was
         # being written is abandoned whole: builds and exports only ever replace finished files.
@@ -131,8 +134,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # Output piped into `head` and the like: stop quietly.
+        _discard_output()
         sys.stderr.close()
         return EXIT_OK
+    except OSError as exc:
+        # Output to a full disk (`> /dev/full`), a lost network share or a closed terminal: one line,
+        # and a failure status, never a traceback.
+        where = f"cannot write {exc.filename}" if exc.filename else "cannot write the output"
+        _discard_output()
+        try:
+            sys.stderr.write(f"{prog}: error: {where}: {exc.strerror or exc}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        return EXIT_ERROR
+
+
+def _discard_output() -> None:
+    """After standard output failed: send it to the null device, so the exit-time flush of what is
+    still buffered cannot fail (and print a second error) again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

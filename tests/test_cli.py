@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+
+import pytest
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -94,3 +97,43 @@ def test_value_options_known_to_the_peek_match_the_parser() -> None:
         for option in action.option_strings
     }
     assert takes_value == cli._VALUE_OPTIONS
+
+
+def _recorded_db(tmp_path) -> str:
+    from iwp_trainer.store import ProgressStore
+
+    db = tmp_path / "progress.sqlite3"
+    store = ProgressStore.open(db)
+    attempt = store.start_attempt("Ann", "s1", "Scenario", "0" * 64, "practice", 1, {"d": 2})
+    store.record_decision(attempt, 1, "n1", "c1", "Choice", {"d": 2}, True, False, [])
+    store.finish_attempt(attempt, True, "end", {"d": (2, 2)})
+    store.close()
+    return str(db)
+
+
+@pytest.mark.parametrize("args", [["ask", "can I refund a bus fare"], ["ask", "--json", "bus fare"],
+                                  ["report", "learners"], ["report", "scenarios", "--csv"], ["export", "xapi"]])
+def test_output_to_a_full_disk_is_one_message_and_a_failure(tmp_path, shipped_kb, args) -> None:
+    """`> /dev/full` gave an OSError traceback (only broken pipes were handled)."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    argv = ["--kb", str(shipped_kb), "--index", str(tmp_path / "idx"), "--db", _recorded_db(tmp_path), *args]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "iwp_trainer", *argv], stdout=full, stderr=subprocess.PIPE,
+                                text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == \
+        [f"iwp-trainer {args[0]}: error: cannot write the output: No space left on device"]
+
+
+def test_a_crash_in_the_app_exits_with_a_failure_status(tmp_path, shipped_kb) -> None:
+    """The app used to exit 0 after a crash, so a script or service could not tell."""
+    code = ("import sys\nfrom iwp_trainer.tui import app\n"
+            "def crash(self):\n    raise RuntimeError('a bug in the app')\n"
+            "app.IwpApp.on_mount = crash\n"
+            "from iwp_trainer.cli import main\nraise SystemExit(main(sys.argv[1:]))\n")
+    result = subprocess.run([sys.executable, "-c", code, "--kb", str(shipped_kb), "--index", str(tmp_path / "idx"),
+                             "--db", str(tmp_path / "p.sqlite3"), "--learner", "x"],
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert "a bug in the app" in result.stderr
+    assert result.returncode == 1

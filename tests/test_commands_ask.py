@@ -63,7 +63,8 @@ def test_json_one_question(capsys, good_kb: Path) -> None:
     assert code == 0
     [line] = out.splitlines()
     record = json.loads(line)
-    assert set(record) == {"question", "answered", "answers"}
+    assert set(record) == {"question", "answered", "question_truncated", "answers"}
+    assert record["question_truncated"] is False
     assert record["question"] == "travel costs refunded" and record["answered"] is True
     assert 1 <= len(record["answers"]) <= 2
     best = record["answers"][0]
@@ -84,13 +85,64 @@ def test_json_reads_stdin_one_question_per_line_in_order(tmp_path: Path, good_kb
                           input=data, capture_output=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr.decode()
     records = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
-    assert [r["question"] for r in records[:-1]] == lines
+    assert [r["question"] for r in records[:-1]] == lines[:-1] + ["x" * 2000]  # capped at 2,000 characters
+    assert [r["question_truncated"] for r in records] == [False] * (len(lines) - 1) + [True, False]
     assert len(records) == len(lines) + 1
     assert [r["answered"] for r in records[:4]] == [True, False, True, False]
     assert records[0]["answers"][0]["id"] == "travel-costs"
     assert records[2]["answers"][0]["id"] == "sanction-length"
     assert records[-1]["question"].startswith("caf")
     assert b"Traceback" not in proc.stderr
+
+
+_PEAK = ("import sys\nfrom iwp_trainer.cli import main\ncode = main(sys.argv[1:])\nsys.stdout.flush()\n"
+         "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+         "sys.stderr.write(f'peak-kb {peak}\\n')\nraise SystemExit(code)\n")
+
+
+def _peak_memory_mb(argv: list[str], stdin: Path, env: dict) -> tuple[int, bytes, float]:
+    """Run ``iwp-trainer ARGV`` on a file as stdin: exit status, output and its own peak memory (MB)."""
+    with open(stdin, "rb") as feed:
+        proc = subprocess.run([sys.executable, "-c", _PEAK, *argv], stdin=feed, capture_output=True, env=env,
+                              timeout=120)
+    peak = [line for line in proc.stderr.decode().splitlines() if line.startswith("peak-kb ")]
+    return proc.returncode, proc.stdout, int(peak[-1].split()[1]) / 1024 if peak else float("inf")
+
+
+def test_a_huge_question_line_is_capped_streamed_and_never_held(tmp_path: Path, good_kb: Path) -> None:
+    """A 300 MB line used 1.2 GB and was echoed whole. Now the question is its first 2,000
+    characters, the JSON says it was cut, and the rest of the line is read past, not kept."""
+    env = {**os.environ, "IWP_TRAINER_INDEX": str(tmp_path / "index")}
+    if not Path("/proc/self/status").exists():
+        pytest.skip("peak memory is read from /proc")
+    argv = ["--kb", str(good_kb), "ask", "--json"]
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"travel costs refunded\n")
+    code, _out, baseline = _peak_memory_mb(argv, small, env)
+    assert code == 0
+    huge = tmp_path / "huge.txt"
+    with open(huge, "wb") as handle:
+        handle.write("é".encode())
+        for _ in range(1000):
+            handle.write(b"travel costs refunded " * 1200)  # 26 MB on one line
+        handle.write(b"\nhow long does a sanction last\n")
+    code, out, peak = _peak_memory_mb(argv, huge, env)
+    assert code == 0
+    first, second = [json.loads(line) for line in out.decode("utf-8").splitlines()]
+    assert first["question_truncated"] is True and len(first["question"]) == 2000
+    assert first["question"].startswith("étravel costs refunded travel")
+    assert first["answers"][0]["id"] == "travel-costs"
+    assert second == {**second, "question": "how long does a sanction last", "question_truncated": False}
+    assert len(out) < 20_000  # nothing echoed beyond the cap
+    assert peak - baseline < 15, (baseline, peak)  # the 26 MB line was never held
+
+
+def test_a_long_question_argument_is_capped_and_says_so(capsys, good_kb: Path) -> None:
+    code, out, _ = _run(capsys, "--kb", str(good_kb), "ask", "--json", "travel costs refunded " + "y" * 5000)
+    record = json.loads(out)
+    assert code == 0 and record["question_truncated"] is True and len(record["question"]) == 2000
+    code, out, _ = _run(capsys, "--kb", str(good_kb), "ask", "travel costs refunded " + "y" * 5000)
+    assert "cut to its first 2,000 characters" in out
 
 
 def test_missing_kb_is_an_error_without_traceback(capsys, tmp_path: Path) -> None:

@@ -4,11 +4,13 @@ For a person it prints the answer, its source and related questions, or says pla
 is no confident answer and lists the closest topics. With ``--json`` it writes one JSON object per
 question; with no QUESTION it reads questions from stdin, one per line, and answers each in order:
 
-    {"question": str, "answered": bool,
+    {"question": str, "answered": bool, "question_truncated": bool,
      "answers": [{"id", "title", "body" (the Markdown answer), "source", "score"}, ...]}
 
 ``answers`` holds up to ``--top`` matches, best first, also when ``answered`` is false (they are then
-the closest topics, not an answer).
+the closest topics, not an answer). A question is at most ``MAX_QUESTION_CHARS`` (2,000) characters:
+a longer one is answered on its start, ``question_truncated`` says so, and the rest of its line is
+read past without being kept (a 300 MB line once took 1.2 GB).
 
 Imports are deferred to :func:`run` so ``iwp-trainer --help`` and other commands stay quick.
 """
@@ -19,9 +21,11 @@ import argparse
 import json
 import sys
 import textwrap
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+MAX_QUESTION_CHARS = 2000  # a question longer than this is answered on its first 2,000 characters
+_LINE_BYTES = MAX_QUESTION_CHARS * 4 + 4  # enough UTF-8 for that many characters, whatever they are
 FALLBACK_ROUTES = ("For anything the knowledge base does not cover, ask your line manager or district "
                    "support (the usual routes named in the IWP trial FAQ, section 7: Training and Support).")
 
@@ -116,11 +120,12 @@ def print_answer(answer: Any, kb: Any, out: TextIO, width: int = 88) -> None:
     out.write("\n" + textwrap.fill(FALLBACK_ROUTES, width=width) + "\n")
 
 
-def answer_json(answer: Any) -> dict[str, Any]:
-    """The ``--json`` record of one answer."""
+def answer_json(answer: Any, truncated: bool = False) -> dict[str, Any]:
+    """The ``--json`` record of one answer (``truncated``: the question was cut to its start)."""
     return {
         "question": answer.question,
         "answered": answer.answered,
+        "question_truncated": truncated,
         "answers": [
             {
                 "id": m.entry.id,
@@ -134,15 +139,41 @@ def answer_json(answer: Any) -> dict[str, Any]:
     }
 
 
-def _stdin_questions() -> Any:
-    """Questions from stdin, one per line; undecodable bytes are replaced, never fatal."""
+def cap_question(text: str) -> tuple[str, bool]:
+    """The question as answered: at most ``MAX_QUESTION_CHARS`` characters, and whether it was cut."""
+    if len(text) > MAX_QUESTION_CHARS:
+        return text[:MAX_QUESTION_CHARS], True
+    return text, False
+
+
+def read_questions(stream: Any) -> Iterator[tuple[str, bool]]:
+    """Questions from a binary stream, one per line, each capped as :func:`cap_question` does.
+
+    Only the start of a line is ever held: the rest of a very long one is read past in pieces and
+    dropped. Undecodable bytes are replaced, never fatal."""
+    while True:
+        raw = stream.readline(_LINE_BYTES)
+        if not raw:
+            return
+        cut = False
+        if not raw.endswith(b"\n") and len(raw) >= _LINE_BYTES:
+            cut = True
+            while True:  # skip to the end of the line without keeping it
+                rest = stream.readline(1 << 16)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        text, longer = cap_question(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+        yield text, cut or longer
+
+
+def _stdin_questions() -> Iterator[tuple[str, bool]]:
+    """Questions from stdin, one per line (see :func:`read_questions`)."""
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:
         for line in sys.stdin:
-            yield line.rstrip("\r\n")
+            yield cap_question(line.rstrip("\r\n"))
         return
-    for raw in stream:
-        yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    yield from read_questions(stream)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -174,15 +205,17 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     out = sys.stdout
     try:
-        questions = [question] if question is not None else _stdin_questions()
+        questions = [cap_question(question)] if question is not None else _stdin_questions()
         first = True
-        for text in questions:
+        for text, truncated in questions:
             answer = answerer.ask(text, top=args.top)
             if args.json:
-                out.write(json.dumps(answer_json(answer)) + "\n")
+                out.write(json.dumps(answer_json(answer, truncated)) + "\n")
             else:
                 if not first:
                     out.write("\n" + "-" * 40 + "\n\n")
+                if truncated:
+                    out.write(f"(Your question was cut to its first {MAX_QUESTION_CHARS:,} characters.)\n\n")
                 print_answer(answer, kb, out)
             out.flush()
             first = False

@@ -327,4 +327,5 @@ def run_app(args: argparse.Namespace) -> int:
         learner=getattr(args, "learner", None),
     )
     result = app.run()
-    return int(result or 0)
+    # A crash (an exception in the app) has no result but a return code: never report success then.
+    return app.return_code or int(result or 0)
