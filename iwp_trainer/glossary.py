@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from iwp_trainer.diagnostics import Diagnostic
+from iwp_trainer.files import FileTooLarge, NotRegularFile, read_regular
 
 GLOSSARY_FILE = "glossary.yaml"
 
@@ -412,12 +413,13 @@ MAX_GLOSSARY_BYTES = 1_000_000
 def load_glossary(path: Path) -> Glossary:
     """Load ``glossary.yaml``; a missing file is an empty glossary, a broken one gives diagnostics."""
     try:
-        size = path.stat().st_size
-        if size > MAX_GLOSSARY_BYTES:
-            return Glossary({}, [Diagnostic.error(
-                "glossary-too-large", f"glossary is {size:,} bytes; the limit is {MAX_GLOSSARY_BYTES:,} (1 MB)",
-                path, 1, hint="keep only acronyms and terms coaches meet")], path)
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_GLOSSARY_BYTES)
+    except FileTooLarge as exc:
+        return Glossary({}, [Diagnostic.error(
+            "glossary-too-large", f"glossary is {exc.size:,} bytes; the limit is {MAX_GLOSSARY_BYTES:,} (1 MB)",
+            path, 1, hint="keep only acronyms and terms coaches meet")], path)
+    except NotRegularFile as exc:
+        return Glossary({}, [Diagnostic.error("glossary-unreadable", f"cannot read glossary: {exc}", path)], path)
     except FileNotFoundError:
         return Glossary({}, [], path)
     except OSError as exc:

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import yaml
 
 from iwp_trainer.diagnostics import Diagnostic
+from iwp_trainer.files import FileTooLarge, NotRegularFile, listed_files, read_regular
 from iwp_trainer.glossary import (
     GLOSSARY_FILE,
     Glossary,
@@ -288,13 +289,16 @@ MAX_ENTRY_BYTES = 1_000_000  # an entry is a page of policy; a bigger file is a 
 
 def _read_text(path: Path, diags: list[Diagnostic]) -> str | None:
     try:
-        size = path.stat().st_size
-        if size > MAX_ENTRY_BYTES:
-            diags.append(Diagnostic.error(
-                "kb-too-large", f"entry is {size:,} bytes; the limit is {MAX_ENTRY_BYTES:,} (1 MB)", path, 1,
-                hint="split it into several entries, one question each"))
-            return None
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_ENTRY_BYTES)
+    except FileTooLarge as exc:
+        diags.append(Diagnostic.error(
+            "kb-too-large", f"entry is {exc.size:,} bytes; the limit is {MAX_ENTRY_BYTES:,} (1 MB)", path, 1,
+            hint="split it into several entries, one question each"))
+        return None
+    except NotRegularFile as exc:
+        diags.append(Diagnostic.error("kb-unreadable", f"cannot read entry: {exc}", path,
+                                      hint="an entry must be an ordinary Markdown file"))
+        return None
     except OSError as exc:
         diags.append(Diagnostic.error("kb-unreadable", f"cannot read entry: {exc.strerror or exc}", path))
         return None
@@ -310,14 +314,12 @@ def _read_text(path: Path, diags: list[Diagnostic]) -> str | None:
 def entry_files(kb_dir: Path) -> list[Path]:
     """The entry files of a KB folder, in name order (hidden files skipped).
 
-    Uses ``os.scandir`` and sorts names, not Paths: with 10,000 entries this is ~10x quicker.
+    Uses ``os.scandir`` and sorts names, not Paths: with 10,000 entries this is ~10x quicker. A
+    name that cannot be read (a symlink loop, a named pipe) is listed too, so loading reports that
+    one path and keeps every other entry.
     """
     try:
-        with os.scandir(kb_dir) as scan:
-            names = sorted(
-                e.name for e in scan
-                if e.name.endswith(".md") and not e.name.startswith(".") and e.is_file()
-            )
+        names = listed_files(kb_dir, ".md")
     except OSError:
         return []
     base = Path(kb_dir)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import signal
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from yaml.events import (
 from yaml.nodes import ScalarNode
 
 from iwp_trainer.diagnostics import Diagnostic
+from iwp_trainer.files import FileTooLarge, NotRegularFile, listed_files, read_regular
 from iwp_trainer import glossary
 from iwp_trainer.glossary import MAX_YAML_DEPTH, limit_hint, yaml_error_position, yaml_error_text, yaml_limit
 from iwp_trainer.scenario import Dimension, Scenario, ScenarioSet
@@ -303,15 +305,14 @@ def read_yaml_file(path: Path, empty_hint: str = SCENARIO_EMPTY_HINT
     """Read a file with the size and encoding checks, then parse it."""
     file = str(path)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        return None, b"", [Diagnostic.error("SC009", f"cannot read the file: {exc.strerror or exc}", file)]
-    if size > MAX_BYTES:
+        raw = read_regular(path, MAX_BYTES)
+    except FileTooLarge as exc:
         return None, b"", [Diagnostic.error(
-            "SC007", f"the file is {size:,} bytes; the limit is {MAX_BYTES:,} (1 MB)", file, 1, 1,
+            "SC007", f"the file is {exc.size:,} bytes; the limit is {MAX_BYTES:,} (1 MB)", file, 1, 1,
             "split it into several scenarios")]
-    try:
-        raw = path.read_bytes()
+    except NotRegularFile as exc:
+        return None, b"", [Diagnostic.error("SC009", f"cannot read the file: {exc}", file, None, None,
+                                            "give a scenario .yaml file")]
     except OSError as exc:
         return None, b"", [Diagnostic.error("SC009", f"cannot read the file: {exc.strerror or exc}", file)]
     try:
@@ -366,8 +367,13 @@ def load_scenario_file(
 
 
 def scenario_files(scenarios_dir: Path) -> list[Path]:
-    """Every scenario file in a folder: ``*.yaml`` except ``dimensions.yaml``, sorted."""
-    return sorted(p for p in Path(scenarios_dir).glob("*.yaml") if p.name != DIMENSIONS_FILE and p.is_file())
+    """Every scenario file in a folder: ``*.yaml`` except ``dimensions.yaml``, sorted. A name that
+    cannot be read (a symlink loop, a named pipe) is listed too: loading reports that one file."""
+    try:
+        names = listed_files(scenarios_dir, ".yaml")
+    except OSError:
+        return []
+    return [Path(scenarios_dir) / name for name in names if name != DIMENSIONS_FILE]
 
 
 PARALLEL_MIN_FILES = 64
@@ -398,6 +404,12 @@ def _load_in_worker(args: tuple[Path, dict[str, Dimension], set[str] | None, boo
     return scenario, diags
 
 
+def _quiet_worker() -> None:
+    """Pool initializer: Ctrl+C reaches the whole process group, workers included. Only the main
+    process answers it (one "interrupted" line); a worker must not print its own traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _load_all(paths: list[Path], dimensions: dict[str, Dimension], ids: set[str] | None, run_tests: bool,
               jobs: int) -> Iterable[tuple[Scenario | None, list[Diagnostic]]]:
     """Load files in order; with ``jobs`` > 1 and many files, in worker processes."""
@@ -407,11 +419,23 @@ def _load_all(paths: list[Path], dimensions: dict[str, Dimension], ids: set[str]
             from concurrent.futures import ProcessPoolExecutor
 
             context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_quiet_worker)
+        except (OSError, ImportError, RuntimeError):  # no processes here: fall back to one
+            pool = None
+        if pool is not None:
+            try:
                 work = [(p, dimensions, ids, run_tests) for p in paths]
                 return list(pool.map(_load_in_worker, work, chunksize=max(1, len(paths) // (jobs * 4))))
-        except (OSError, ImportError, RuntimeError):  # no processes here: fall back to one
-            pass
+            except KeyboardInterrupt:
+                # Stop now: drop the queued work and end the workers rather than wait for them.
+                pool.shutdown(wait=False, cancel_futures=True)
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.terminate()
+                raise
+            except (OSError, RuntimeError):  # the workers could not run: load here instead
+                pass
+            finally:
+                pool.shutdown(wait=True)
     return [load_scenario_file(p, dimensions, ids, run_tests=run_tests) for p in paths]
 
 

@@ -39,8 +39,9 @@ from whoosh.query import Or, Term
 from whoosh.scoring import BM25F
 from whoosh.support.levenshtein import damerau_levenshtein
 
+from iwp_trainer.files import FileTooLarge, NotRegularFile, read_regular
 from iwp_trainer.glossary import GLOSSARY_FILE, Glossary
-from iwp_trainer.kb import KnowledgeBase, entry_files, kb_from_data, kb_to_data, plain_text
+from iwp_trainer.kb import MAX_ENTRY_BYTES, KnowledgeBase, entry_files, kb_from_data, kb_to_data, plain_text
 
 # Bump whenever the schema, the analyzer or the indexed text changes: old indexes are rebuilt.
 SCHEMA_VERSION = 6
@@ -189,10 +190,11 @@ def kb_fingerprint(kb_dir: Path) -> str:
     if glossary.is_file():
         files.append(str(glossary))
     for name in files:
-        try:
-            with open(name, "rb") as handle:
-                data = handle.read()
-        except OSError:
+        try:  # never wait on a named pipe or read /dev/zero: the loader reports those files
+            data = read_regular(name, MAX_ENTRY_BYTES)
+        except FileTooLarge as exc:
+            data = f"<too large: {exc.size}>".encode()
+        except (OSError, NotRegularFile):
             data = b"<unreadable>"
         digest.update(os.path.basename(name).encode("utf-8", "surrogateescape") + b"\0")
         digest.update(len(data).to_bytes(8, "little"))

@@ -195,3 +195,33 @@ def test_oversized_entry_is_refused_without_reading_it(tmp_path: Path) -> None:
     assert list(kb.entries) == ["ok"]
     (diag,) = kb.diagnostics
     assert (diag.code, diag.line) == ("kb-too-large", 1) and "1 MB" in diag.message and diag.hint
+
+
+def _bad_names(folder: Path, suffix: str) -> dict[str, str]:
+    """Add the names that once emptied the whole folder: a symlink loop, a link to nothing and a
+    named pipe. Returns name -> the words its problem must use."""
+    import os
+
+    (folder / f"loop-a{suffix}").symlink_to(folder / f"loop-b{suffix}")
+    (folder / f"loop-b{suffix}").symlink_to(folder / f"loop-a{suffix}")
+    (folder / f"gone{suffix}").symlink_to(folder / f"nowhere{suffix}")
+    os.mkfifo(folder / f"pipe{suffix}")
+    return {f"loop-a{suffix}": "symbolic links", f"loop-b{suffix}": "symbolic links",
+            f"gone{suffix}": "No such file", f"pipe{suffix}": "named pipe"}
+
+
+def test_a_symlink_loop_or_a_pipe_is_one_problem_not_an_empty_kb(tmp_path: Path, good_kb: Path) -> None:
+    """One symlink loop in kb/ made the whole listing fail: 0 entries, no error, and `ask` said
+    "no valid entries". Each bad name is now one problem with its file, and the rest load."""
+    import shutil
+
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(good_kb, kb_dir)
+    bad = _bad_names(kb_dir, ".md")
+    kb = load_kb(kb_dir)
+    assert set(kb.entries) == set(load_kb(good_kb).entries)
+    problems = _by_file(kb.diagnostics)
+    assert set(problems) == set(bad)
+    for name, words in bad.items():
+        [diag] = problems[name]
+        assert diag.severity == "error" and diag.code == "kb-unreadable" and words in diag.message

@@ -204,3 +204,39 @@ def test_dimensions_folder_is_named_as_a_folder(tmp_path: Path) -> None:
     (tmp_path / "dimensions.yaml").mkdir()
     (diag,) = load_scenarios(tmp_path, KB_IDS).diagnostics
     assert diag.code == "SC501" and "is a folder, not a file" in diag.message
+
+
+def test_parallel_workers_leave_ctrl_c_to_the_main_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl+C reaches every process of the group: a worker that took it printed its own
+    KeyboardInterrupt traceback. Workers now ignore it, and the main process stops them."""
+    import signal
+
+    from iwp_trainer import scenario_loader
+    from iwp_trainer.diagnostics import Diagnostic
+
+    def probe(path, dimensions, ids, run_tests=True):  # runs in the (forked) worker
+        return None, [Diagnostic.error("probe", str(signal.getsignal(signal.SIGINT)), str(path))]
+
+    monkeypatch.setattr(scenario_loader, "load_scenario_file", probe)
+    paths = [tmp_path / f"s{n}.yaml" for n in range(PARALLEL_MIN_FILES)]
+    results = scenario_loader._load_all(paths, {}, None, False, jobs=2)
+    assert {d.message for _scenario, diags in results for d in diags} == {str(signal.SIG_IGN)}
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the main process still hears it
+
+
+def test_a_symlink_loop_or_a_pipe_in_the_folder_is_reported_and_the_rest_load(tmp_path: Path) -> None:
+    """A looped link or a named pipe among the scenarios was skipped without a word (or, read,
+    would hang). Each is now one SC009 problem naming its file; every other scenario loads."""
+    import os
+
+    folder = tmp_path / "scenarios"
+    shutil.copytree(VALID, folder)
+    expected = set(load_scenarios(VALID, KB_IDS).scenarios)
+    (folder / "loop-a.yaml").symlink_to(folder / "loop-b.yaml")
+    (folder / "loop-b.yaml").symlink_to(folder / "loop-a.yaml")
+    os.mkfifo(folder / "pipe.yaml")
+    result = load_scenarios(folder, KB_IDS)
+    assert set(result.scenarios) == expected
+    bad = {Path(d.file).name: d for d in result.diagnostics if d.code == "SC009"}
+    assert set(bad) == {"loop-a.yaml", "loop-b.yaml", "pipe.yaml"}
+    assert "symbolic links" in bad["loop-a.yaml"].message and "named pipe" in bad["pipe.yaml"].message

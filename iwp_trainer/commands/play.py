@@ -17,6 +17,7 @@ from typing import Any
 
 from iwp_trainer.diagnostics import Diagnostic, print_diagnostics
 from iwp_trainer.engine import Playthrough, Result, debrief
+from iwp_trainer.files import not_regular_reason
 from iwp_trainer.scenario import Scenario
 from iwp_trainer.scenario_loader import DIMENSIONS_FILE, load_scenarios, scenario_files
 
@@ -60,6 +61,9 @@ def resolve_scenario(ref: str, scenarios_dir: Path, kb: Any) -> tuple[Scenario |
         return None, [], f"{ref} is a folder; give a scenario id or one scenario .yaml file"
     if candidate.suffix in (".yaml", ".yml") or candidate.is_file() or "/" in ref:
         if not candidate.is_file():
+            reason = not_regular_reason(candidate)
+            if reason is not None:  # a named pipe or a device: never opened, so never a hang
+                return None, [], f"cannot read {ref}: {reason}; give a scenario id or one scenario .yaml file"
             return None, [], f"no such scenario file: {ref}"
         if candidate.name == DIMENSIONS_FILE:
             return None, [], f"{ref} holds the scoring dimensions, not a scenario; give a scenario id or file"
@@ -70,6 +74,8 @@ def resolve_scenario(ref: str, scenarios_dir: Path, kb: Any) -> tuple[Scenario |
         if not scenarios_dir.is_dir():
             return None, [], (f"scenarios folder not found: {scenarios_dir} "
                               "(pass --scenarios DIR or set IWP_TRAINER_SCENARIOS)")
+        if not path.is_file() and not_regular_reason(path) is not None:
+            return None, [], f"cannot read {path}: {not_regular_reason(path)}"
         if not path.is_file():
             known = [p.stem for p in scenario_files(scenarios_dir)] if scenarios_dir.is_dir() else []
             close = difflib.get_close_matches(ref, known, n=1)
