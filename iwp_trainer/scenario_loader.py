@@ -423,9 +423,23 @@ def _load_all(paths: list[Path], dimensions: dict[str, Dimension], ids: set[str]
         except (OSError, ImportError, RuntimeError):  # no processes here: fall back to one
             pool = None
         if pool is not None:
+            interrupted: list[int] = []
             try:
-                work = [(p, dimensions, ids, run_tests) for p in paths]
-                return list(pool.map(_load_in_worker, work, chunksize=max(1, len(paths) // (jobs * 4))))
+                # While the workers are forked, Ctrl+C is only noted: a worker that got it before
+                # its initializer ran would otherwise print a traceback. The main process acts on it.
+                previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum))
+            except ValueError:  # not the main thread: signals are not ours to handle
+                previous = None
+            try:
+                try:
+                    work = [(p, dimensions, ids, run_tests) for p in paths]
+                    results = pool.map(_load_in_worker, work, chunksize=max(1, len(paths) // (jobs * 4)))
+                finally:
+                    if previous is not None:
+                        signal.signal(signal.SIGINT, previous)
+                if interrupted:
+                    raise KeyboardInterrupt
+                return list(results)
             except KeyboardInterrupt:
                 # Stop now: drop the queued work and end the workers rather than wait for them.
                 pool.shutdown(wait=False, cancel_futures=True)
