@@ -4,7 +4,8 @@ Run: .venv/bin/python bench/bench_store.py [--learners 100] [--attempts 200] [--
 
 Records LEARNERS x ATTEMPTS attempts through the public API exactly as the app does (one
 transaction per decision), spread over 180 days and 13 scenarios, with Ask questions; then times
-opening the file, the calls the app makes for one learner, each report (unfiltered and filtered,
+opening the file (which runs the integrity check), the whole-file ``PRAGMA quick_check``, the
+calls the app makes for one learner, each report (unfiltered and filtered,
 built and rendered) and the xAPI export to a file. Timings are the median of several runs.
 """
 
@@ -125,7 +126,22 @@ def main() -> int:
 
     runs = args.runs
     t, _ = median_time(lambda: ProgressStore.open(db).close(), runs)
-    print(f"\nopen (up to date)                      {t * 1000:8.1f} ms")
+    print(f"\nopen (up to date, with its check)       {t * 1000:8.1f} ms")
+    import sqlite3
+
+    from iwp_trainer import store as store_module
+
+    def full_check() -> str:
+        conn = sqlite3.connect(db)
+        try:
+            return conn.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            conn.close()
+
+    t, verdict = median_time(full_check, runs)
+    print(f"PRAGMA quick_check, whole file          {t * 1000:8.1f} ms   ({verdict}; {size / 1e6 / t:,.0f} MB/s; "
+          f"on open it stops after {store_module.QUICK_CHECK_BUDGET:g} s, about "
+          f"{store_module.QUICK_CHECK_BUDGET * size / t / 1e6:,.0f} MB checked)")
     store = ProgressStore.open(db)
     learner = f"WC-{10000 + args.learners // 2}"
     rows: list[tuple[str, float, str]] = []

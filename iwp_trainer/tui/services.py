@@ -243,6 +243,27 @@ def best_by_scenario(store: Any, learner: str) -> dict[str, AttemptView]:
     return best
 
 
+def save_progress(store: Any, attempt_id: Any, *, start: dict[str, Any] | None = None,
+                  decision: dict[str, Any] | None = None, finish: dict[str, Any] | None = None) -> Any:
+    """Record what playing needs, in order: the attempt (``start``, when it has no id yet), then one
+    decision (given its ``outcome`` when it reaches an ending: one transaction) or the ``finish`` of
+    an attempt already at its ending. Returns the attempt id.
+
+    Each step is retried while another program holds the write lock (``store.retrying``), so this
+    can take seconds: the app calls it in a thread worker. Raises ``StoreError`` when it still cannot
+    be saved, and the caller then stops at that decision."""
+    tries = {"attempts": store_module.SAVE_ATTEMPTS, "pause": store_module.SAVE_PAUSE}
+    if attempt_id is None and start is not None:
+        attempt_id = store_module.retrying(lambda: store.start_attempt(**start), **tries)
+    if attempt_id is None:
+        raise store_module.StoreError("the attempt could not be recorded")
+    if decision is not None:
+        store_module.retrying(lambda: store.record_decision(attempt_id, **decision), **tries)
+    if finish is not None:
+        store_module.retrying(lambda: store.finish_attempt(attempt_id, **finish), **tries)
+    return attempt_id
+
+
 def call_store(node: Any, method: str, *args: Any) -> Any:
     """Call the store; on failure tell the user (via ``node.notify``) instead of crashing."""
     store = node.app.store

@@ -256,3 +256,123 @@ async def test_an_ending_shows_the_variant_that_fits_the_path(make_app) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
         text = shown(app.screen)
         assert plain in text and variant not in text
+
+
+# --- saving: no decision lost or stuck (issue 13) ----------------------------------------------------
+
+
+def recorded_decisions(app) -> list[tuple[int, str]]:
+    """(seq, choice id) of every decision in the database, read afresh (not through the app)."""
+    import sqlite3
+
+    conn = sqlite3.connect(app.db_path)
+    try:
+        return [tuple(r) for r in conn.execute("SELECT seq, choice_id FROM decisions ORDER BY attempt_id, seq")]
+    finally:
+        conn.close()
+
+
+def hold_write_lock(app):
+    """Another program writing the database: holds its write lock until released."""
+    import sqlite3
+
+    blocker = sqlite3.connect(app.db_path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    return blocker
+
+
+async def test_a_decision_that_cannot_be_saved_stops_the_attempt_with_a_retry_key(make_app) -> None:
+    """While another program held the write lock the app froze, said "could not record" and played
+    on; the next decision was saved as number 3 after 1 and the attempt could not be resumed. Now
+    the wait is in a worker, the attempt stays at the unsaved decision, and r retries it."""
+    import time
+
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        play = app.screen
+        await wait_for(pilot, lambda: play.attempt_id is not None and not play.saving)
+        app.store.busy_timeout = 0.2
+        app.store.query("PRAGMA busy_timeout = 200")
+        blocker = hold_write_lock(app)
+        try:
+            started = time.monotonic()
+            await pilot.press("1")
+            assert time.monotonic() - started < 0.5  # the screen never froze for the wait
+            assert play.saving and "Saving" in str(play.query_one("#save-status").render())
+            await pilot.press("2")  # waits for the save: dropped when it fails
+            await wait_for(pilot, lambda: not play.saving)
+            assert "Retry save" in footer_keys(app)
+            status = str(play.query_one("#save-status").render())
+            assert "not saved" in status and "locked by another program" in status and "r to try again" in status
+            assert play.play.decisions == [] and play.play.node.id == "opening"  # not past the unsaved choice
+            assert "✓ Best choice" not in shown(play) and recorded_decisions(app) == []
+            await pilot.press("r")  # still locked: it says so again and stays put
+            await wait_for(pilot, lambda: not play.saving)
+            assert play.save_error and play.play.node.id == "opening"
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: not play.saving and "✓ Best choice" in shown(play))
+        assert play.save_error is None and "Retry save" not in footer_keys(app)
+        assert not play.query_one("#save-status").display
+        assert recorded_decisions(app) == [(1, "not-normally")]
+        await pilot.press("1")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        assert recorded_decisions(app) == [(1, "not-normally"), (2, "agreed-steps")]
+        [attempt] = services.attempts(app.store, "test")
+        assert attempt.status == "finished" and attempt.passed
+
+
+async def test_a_save_waits_out_another_process_holding_the_lock(make_app) -> None:
+    """A lock held for a moment by another process: the save is retried and goes through, no error."""
+    import subprocess
+    import sys
+
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        play = app.screen
+        await wait_for(pilot, lambda: play.attempt_id is not None and not play.saving)
+        app.store.busy_timeout = 0.3
+        app.store.query("PRAGMA busy_timeout = 300")
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+             "c.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\ntime.sleep(0.7)\n", str(app.db_path)],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "locked"
+            await pilot.press("1")
+            await wait_for(pilot, lambda: not play.saving, timeout=15)
+        finally:
+            holder.wait(timeout=15)
+        assert play.save_error is None and "✓ Best choice" in shown(play)
+        assert recorded_decisions(app) == [(1, "not-normally")]
+
+
+async def test_resuming_an_attempt_left_at_its_ending_finishes_it(make_app) -> None:
+    """The old two-commit state: the last decision recorded, the finish not (killed in between). Such
+    an attempt resumed to an empty choice box for ever; now resuming finishes it and shows the result."""
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        attempt = app.store.start_attempt("test", "fare", FARE.title, FARE.sha256, "practice", 1,
+                                          {"discretion": 2, "sanctions": 2})
+        app.store.record_decision(attempt, 1, "opening", "not-normally", "text", {"discretion": 2}, True, False, [])
+        app.store.record_decision(attempt, 2, "missed", "agreed-steps", "text", {"sanctions": 2}, True, False, [])
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        assert app.screen.result.passed and "PASS" in shown(app.screen)
+        assert services.unfinished(app.store, "test") == []
+        [done] = services.attempts(app.store, "test")
+        assert done.status == "finished" and done.passed and done.choice_ids == ("not-normally", "agreed-steps")

@@ -103,3 +103,20 @@ def test_acronyms_written_as_such_are_spelled_out_in_order() -> None:
     text = "Refunds from the FSF at a WSR; the Flexible Support Fund again; fsf in lower case."
     assert services.acronyms(text, lib.glossary) == [("FSF", "Flexible Support Fund"), ("WSR", "Work Search Review")]
     assert services.acronyms("No acronyms, only the Random Allocation Tool.", lib.glossary) == []
+
+
+def test_save_progress_starts_records_and_finishes_in_order() -> None:
+    from iwp_trainer.store import Outcome, StoreError
+
+    store = ProgressStore.in_memory()
+    start = {"learner": "sam", "scenario_id": "swap", "scenario_title": "Swap", "scenario_sha256": "",
+             "mode": "practice", "seed": 3, "best": {"reallocation": 2}}
+    decision = {"seq": 1, "node_id": "n1", "choice_id": "keep", "choice_text": "Keep", "points": {"reallocation": 2},
+                "is_best": True, "critical": False, "cites": [],
+                "outcome": Outcome(True, "end", {"reallocation": (2, 2)})}
+    attempt_id = services.save_progress(store, None, start=start, decision=decision)
+    assert services.save_progress(store, attempt_id, decision=decision) == attempt_id  # a retry is harmless
+    [attempt] = services.attempts(store, "sam")
+    assert attempt.status == "finished" and attempt.passed and attempt.choice_ids == ("keep",)
+    with pytest.raises(StoreError):
+        services.save_progress(store, None, decision=decision)  # nothing to record it against

@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from iwp_trainer.engine import Playthrough, debrief
+from iwp_trainer.store import Outcome
 from iwp_trainer.tui import services
 from iwp_trainer.tui.dialogs import ChoiceScreen, EntryScreen
 from iwp_trainer.tui.messages import ShowScenario
@@ -224,6 +225,7 @@ class PlayScreen(IwpScreen):
         Binding("1", "pick(1)", "Choose", key_display="1-9"),
         *[Binding(str(n), f"pick({n})", show=False) for n in range(2, 10)],
         Binding("c", "cited", "Policy"),
+        Binding("r", "retry_save", "Retry save"),  # only offered after a save failed
         Binding("escape", "leave", "Leave"),
     ]
     HELP = PractiseScreen.HELP
@@ -239,6 +241,12 @@ class PlayScreen(IwpScreen):
         self.shown = 0
         self.last_cites: list[str] = []
         self.resume_error: str | None = None
+        # Saving happens in a thread worker: while it runs nothing else is chosen; when it fails the
+        # attempt stays at that decision (``unsaved`` is the choice to retry) with ``save_error`` shown.
+        self.saving = False
+        self.save_error: str | None = None
+        self.unsaved: str | None = None
+        self._waiting: list[Any] = []  # keys pressed while saving, run in order once it is done
         if resume is not None:
             self.attempt_id = resume.id
             try:
@@ -253,6 +261,7 @@ class PlayScreen(IwpScreen):
         with Vertical(id="play"):
             yield Static(self._heading(), id="play-heading")
             yield VerticalScroll(id="transcript")
+            yield Static("", id="save-status")
             yield OptionList(id="choices")
 
     def _heading(self) -> Content:
@@ -265,15 +274,18 @@ class PlayScreen(IwpScreen):
         if self.resume_error:
             self.notify(f"Could not resume: {self.resume_error}. Starting again.", severity="warning")
             services.call_store(self, "abandon_attempt", self.resume.id)
-        if self.attempt_id is None:
-            best = {d: s.best for d, s in self.play.result().scores.items()}
-            self.attempt_id = services.call_store(
-                self, "start_attempt", self.iwp.learner or "guest", self.scenario.id, self.scenario.title,
-                self.scenario.sha256, self.mode, self.seed, best)
-        elif self.resume is not None:
-            self.notify(f"Resumed after {len(self.play.decisions)} decisions.", title="Resumed")
         self._render_lines(len(self.play.transcript))
         self._show_choices()
+        if self.attempt_id is None:
+            self._save()  # record the start (in the worker: a locked file must not freeze the screen)
+        elif self.play.finished:
+            # Resumed at its ending: an older version recorded the last decision and the finish in
+            # two commits, and a kill between them left the attempt here. Finish it now.
+            result = self.play.result()
+            self._save(finish={"passed": result.passed, "ending_node": result.ending_node,
+                               "scores": services.scores_dict(result)})
+        elif self.resume is not None:
+            self.notify(f"Resumed after {len(self.play.decisions)} decisions.", title="Resumed")
 
     # --- drawing -------------------------------------------------------------------------------
 
@@ -322,41 +334,142 @@ class PlayScreen(IwpScreen):
 
     @on(OptionList.OptionSelected, "#choices")
     def option_selected(self, event: OptionList.OptionSelected) -> None:
+        if self._later(lambda: self.choose(event.option.id or "")):
+            return
         self.choose(event.option.id or "")
 
     def action_pick(self, n: int) -> None:
+        if self._later(lambda: self.action_pick(n)):
+            return
         if 1 <= n <= len(self.play.choices):
             self.choose(self.play.choices[n - 1].id)
 
+    def _later(self, step: Any) -> bool:
+        """While a save runs, keys wait their turn (in order, as typed) and run once it is done; a
+        failed save drops them, so nothing is chosen past a decision that was not recorded."""
+        if self.saving:
+            self._waiting.append(step)
+        return self.saving
+
     def choose(self, choice_id: str) -> None:
-        if self.play.finished:
+        if self._later(lambda: self.choose(choice_id)) or self.play.finished:
             return
         seq = len(self.play.decisions) + 1
         decision = self.play.choose(choice_id)
-        services.call_store(self, "record_decision", self.attempt_id, seq, decision.node_id, decision.choice_id,
-                            decision.choice_text, decision.points, decision.is_best, decision.critical,
-                            list(decision.cites))
+        record: dict[str, Any] = {
+            "seq": seq, "node_id": decision.node_id, "choice_id": decision.choice_id,
+            "choice_text": decision.choice_text, "points": decision.points, "is_best": decision.is_best,
+            "critical": decision.critical, "cites": list(decision.cites)}
+        if self.play.finished:  # the ending: the decision and the outcome are saved together
+            result = self.play.result()
+            record["outcome"] = Outcome(result.passed, result.ending_node or "", services.scores_dict(result))
+        self._save(decision=record, choice_id=choice_id)
+
+    # --- saving ------------------------------------------------------------------------------
+
+    def _start_record(self) -> dict[str, Any]:
+        best = {d: s.best for d, s in Playthrough(self.scenario, seed=self.seed).result().scores.items()}
+        return {"learner": self.iwp.learner or "guest", "scenario_id": self.scenario.id,
+                "scenario_title": self.scenario.title, "scenario_sha256": self.scenario.sha256,
+                "mode": self.mode, "seed": self.seed, "best": best}
+
+    def _save(self, decision: dict[str, Any] | None = None, finish: dict[str, Any] | None = None,
+              choice_id: str | None = None) -> None:
+        """Save in a worker; choosing waits (and says so) until it is done. The choices keep the focus."""
+        self.saving = True
+        self._show_status("Saving…" if decision is not None or finish is not None else "", error=False)
+        self._save_worker(self.app.store, self.attempt_id, self._start_record(), decision, finish, choice_id)
+
+    @work(thread=True, exclusive=True, group="save")
+    def _save_worker(self, store: Any, attempt_id: Any, start: dict[str, Any], decision: dict[str, Any] | None,
+                     finish: dict[str, Any] | None, choice_id: str | None) -> None:
+        try:
+            attempt_id = services.save_progress(store, attempt_id, start=start, decision=decision, finish=finish)
+            error = None
+        except Exception as exc:  # worded for the user by the store
+            error = str(exc)
+        self.app.call_from_thread(self._saved, attempt_id, decision, finish, choice_id, error)
+
+    def _saved(self, attempt_id: Any, decision: dict[str, Any] | None, finish: dict[str, Any] | None,
+               choice_id: str | None, error: str | None) -> None:
+        self.saving = False
+        if attempt_id is not None:
+            self.attempt_id = attempt_id
+        if error is not None:
+            self._waiting.clear()
+            if decision is not None:
+                # Never past a decision that was not recorded: back to the recorded ones.
+                self.play = self._replayed(self.play.decisions[:-1])
+                self.unsaved = choice_id
+            what = "Your last choice was not saved" if decision is not None else (
+                "The end of this attempt was not saved" if finish is not None else "Recording could not start")
+            self.save_error = f"{what}: {error}."
+            self._show_status(f"{self.save_error} Press r to try again; Esc leaves with everything saved "
+                              "before it kept.", error=True)
+            self.refresh_bindings()
+            return
+        had_error, self.save_error, self.unsaved = self.save_error, None, None
+        self._show_status("", error=False)
+        if had_error:
+            self.refresh_bindings()
+        if decision is not None:
+            self._after_decision(self.play.decisions[-1])
+        elif finish is not None:
+            self.app.switch_screen(ResultScreen(self.scenario, self.mode, self.play, self.play.result()))
+        if self.play.finished:
+            self._waiting.clear()
+        while self._waiting and not self.saving:  # the keys typed meanwhile, until one saves again
+            self._waiting.pop(0)()
+
+    def _replayed(self, decisions: list[Any]) -> Playthrough:
+        play = Playthrough(self.scenario, seed=self.seed)
+        for made in decisions:
+            play.choose(made.choice_id)
+        return play
+
+    def _show_status(self, text: str, error: bool) -> None:
+        status = self.query_one("#save-status", Static)
+        status.update(text)
+        status.display = bool(text)
+        status.set_class(error, "error")
+
+    def action_retry_save(self) -> None:
+        if self.saving or self.save_error is None:
+            return
+        if self.unsaved is not None:
+            self.choose(self.unsaved)
+        elif self.play.finished and self.attempt_id is not None:
+            result = self.play.result()
+            self._save(finish={"passed": result.passed, "ending_node": result.ending_node,
+                               "scores": services.scores_dict(result)})
+        else:
+            self._save()
+
+    def _after_decision(self, decision: Any) -> None:
+        """A decision is recorded: show it, its feedback and what comes next (or the result)."""
         self.last_cites = list(decision.cites)
         # The coach's own line, then (practice mode) the feedback, then what happens next.
         self._render_lines(self.shown + 1)
         if self.mode == PRACTICE:
             self.query_one("#transcript", VerticalScroll).mount(self._feedback(decision))
         self._render_lines(len(self.play.transcript))
-        if self.play.finished:
-            result = self.play.result()
-            services.call_store(self, "finish_attempt", self.attempt_id, result.passed, result.ending_node,
-                                services.scores_dict(result))
-            self.app.switch_screen(ResultScreen(self.scenario, self.mode, self.play, result))
+        if self.play.finished:  # recorded with its outcome, in the same transaction
+            self.app.switch_screen(ResultScreen(self.scenario, self.mode, self.play, self.play.result()))
         else:
             self._show_choices()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """In assessment mode the cited policy waits for the end, so its key is not offered."""
+        """In assessment mode the cited policy waits for the end, so its key is not offered; the
+        retry key shows only while a save has failed."""
         if action == "cited" and self.mode != PRACTICE:
             return False
+        if action == "retry_save":
+            return self.save_error is not None
         return True
 
     def action_cited(self) -> None:
+        if self._later(self.action_cited):
+            return
         entries = [e for e in (self.iwp.library.entry(i) for i in self.last_cites) if e is not None]
         if not entries:
             self.notify("Make a choice first: its cited policy answer shows here.", severity="warning")
@@ -364,8 +477,11 @@ class PlayScreen(IwpScreen):
         self.app.push_screen(EntryScreen(entries, heading="Cited policy answer"))
 
     def action_leave(self) -> None:
+        if self._later(self.action_leave):
+            return
         if not self.play.decisions:
-            services.call_store(self, "abandon_attempt", self.attempt_id)
+            if self.attempt_id is not None:
+                services.call_store(self, "abandon_attempt", self.attempt_id)
             self.app.pop_screen()
             return
 
