@@ -292,3 +292,37 @@ def _all_paths_fail_separately(sc: dict, choice: dict) -> bool:
             return False
         todo += [c["to"] for c in node.get("choices") or []] + [b["to"] for b in node.get("random") or []]
     return True
+
+
+def _walk_endings(sc: dict):
+    """Every path (choices in file order, all random branches): (penalised choices taken, ending, flags)."""
+    nodes = sc["nodes"]
+    stack = [(sc["start"], frozenset(), ())]
+    while stack:
+        nid, flags, penalised = stack.pop()
+        node = nodes[nid]
+        if "ending" in node:
+            yield penalised, nid, flags
+            continue
+        for branch in node.get("random") or []:
+            stack.append((branch["to"], flags, penalised))
+        for c in node.get("choices") or []:
+            if set(c.get("requires") or []) - flags or set(c.get("excludes") or []) & flags:
+                continue
+            bad = min((c.get("scores") or {}).values(), default=0) < 0 and not c.get("critical")
+            stack.append((c["to"], flags | set(c.get("set") or []), penalised + ((c,) if bad else ())))
+
+
+@pytest.mark.parametrize("sid", sorted(ALL))
+def test_a_single_mistake_is_named_by_the_ending_text_shown(sid: str) -> None:
+    """On a path with exactly one penalised choice, the ending's wording that shows is keyed on that
+    choice's own flag, not only on the shared `slipped` flag or on an unscored choice's flag."""
+    sc = ALL[sid]
+    for penalised, end, flags in _walk_endings(sc):
+        variants = sc["nodes"][end].get("variants") or []
+        if len(penalised) != 1 or not variants:
+            continue
+        shown = next((v for v in variants if set(v["when"]) <= flags), None)
+        own = set(penalised[0].get("set") or []) - {"slipped"}
+        assert shown is not None and own & set(shown["when"]), \
+            f"{sid}: after `{penalised[0]['id']}` the ending `{end}` shows {shown and shown['when']}"
