@@ -45,7 +45,7 @@ MODES = ("practice", "assessment")
 STATUSES = ("in_progress", "passed", "failed", "abandoned")
 FINISHED = ("passed", "failed")
 DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a writer waits for another before giving up
-QUICK_CHECK_BUDGET = 0.5  # seconds the integrity check on open may take; the rest of a huge file is trusted
+QUICK_CHECK_BUDGET = 0.25  # seconds the integrity check on open may take; the rest of a huge file is trusted
 SAVE_ATTEMPTS = 3  # tries for one save while another program holds the write lock (each waits busy_timeout)
 SAVE_PAUSE = 0.5  # seconds between those tries
 

@@ -429,7 +429,7 @@ class PlayScreen(IwpScreen):
 
     def _show_status(self, text: str, error: bool) -> None:
         status = self.query_one("#save-status", Static)
-        status.update(text)
+        status.update(Content(text))  # the store's words name a file: shown as text, never markup
         status.display = bool(text)
         status.set_class(error, "error")
 
