@@ -1,15 +1,21 @@
 """Answering a coach's question from the knowledge base, or saying plainly that it cannot.
 
-A wrong answer about sanctions or reallocation is worse than no answer, so the answerer only
-claims an answer when it can trust it. Trust is judged on more than the raw BM25F score:
+A wrong answer about sanctions or reallocation is worse than no answer, so there are three
+outcomes (:data:`OUTCOMES`):
 
-* coverage: the share of the question's meaningful words (weighted by how telling each word is)
-  that the top entry contains. "What's the weather in Leeds" covers nothing; "how much is child
-  benefit" covers only "benefit".
-* margin: how far the top entry is ahead of the runner-up.
-* strength: the top score relative to what the question's words could score at all.
+* **answer**: the calibrated confidence (:mod:`iwp_trainer.ask_model`) is high enough to trust
+  the top entry;
+* **"did you mean …?"** (``suggest``): likely but not certain; the top entry's question is offered
+  and opens with one key, the other candidates stay listed;
+* **refusal**: only the candidates above a relevance floor are listed (possibly none), with the
+  line manager / district support route.
 
-The thresholds were calibrated on ``tests/data/ask_questions.yaml`` (see ``bench/bench_ask.py``).
+A question that only asks what a glossary term means ("whats an AWC", "what does FSF stand for")
+is a **definition**, answered from the glossary and linked to the KB entry about the term.
+
+The old hand-set rule (coverage and margin against fixed thresholds) is kept as
+``Answerer(..., model="rule")``: it is the baseline ``bench/bench_ask.py`` compares against, and
+what Ask falls back to when the model file cannot be read.
 """
 
 from __future__ import annotations
@@ -26,8 +32,11 @@ from iwp_trainer.kb import Entry, KnowledgeBase, load_kb
 
 ProgressFn = Callable[[int, int], None]
 
-# Calibrated on tests/data/ask_questions.yaml: tuned on every other question, checked on the rest
-# (`python bench/bench_ask.py --calibrate` repeats it). Confidence is in [0, 1].
+OUTCOMES = ("answer", "definition", "suggest", "refusal")
+CANDIDATES = 10  # how many of the lexical hits the ranker re-orders
+
+# Today's rule, kept as the baseline: calibrated on tests/data/ask_questions.yaml (tuned on every
+# other question, checked on the rest). Confidence is in [0, 1].
 ANSWER_THRESHOLD = 0.65
 COVERAGE_WEIGHT = 0.9
 MARGIN_WEIGHT = 0.1
@@ -50,8 +59,21 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Definition:
+    """A glossary term the question asked about, and the KB entry where the sources discuss it."""
+
+    term: str
+    meaning: str
+    entry: Entry | None = None
+
+
+@dataclass(frozen=True)
 class Answer:
-    """The outcome of one question: an answer to trust, or the closest topics and why not."""
+    """The outcome of one question: an answer to trust, a "did you mean", or the closest topics.
+
+    ``answered`` is true only for a trusted answer (or a definition); ``outcome`` is one of
+    :data:`OUTCOMES`; for ``suggest`` the first match is the entry offered.
+    """
 
     question: str
     answered: bool
@@ -60,10 +82,22 @@ class Answer:
     reason: str
     unknown_words: tuple[str, ...] = ()
     corrections: tuple[tuple[str, str], ...] = ()
+    outcome: str = ""
+    definition: Definition | None = None
+    kind: str = "other"
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", "answer" if self.answered else "refusal")
 
     @property
     def best(self) -> Match | None:
         return self.matches[0] if self.matches else None
+
+    @property
+    def suggestion(self) -> Entry | None:
+        """The entry a "did you mean …?" offers (None for the other outcomes)."""
+        return self.matches[0].entry if self.outcome == "suggest" and self.matches else None
 
 
 @dataclass(frozen=True)
@@ -180,22 +214,92 @@ class _Suggester:
         return out
 
 
+_DEFINE_PATTERNS = tuple(re.compile(p) for p in (
+    r"^(?:what|wat|wot)\s*(?:'s|s|is|are|r)?\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
+    r"^(?:what|wat)\s+(?:does|do|dose)\s+(?:an?\s+|the\s+)?(?P<x>.+?)\s+(?:stand\s+for|mean|means|"
+    r"short\s+for|abbreviate|refer\s+to)$",
+    r"^(?:what|wat)(?:'s|s|\s+is)\s+(?:an?\s+|the\s+)?(?P<x>.+?)\s+(?:short\s+for|stand\s+for|mean)$",
+    r"^(?:define|definition\s+of|meaning\s+of|explain)\s+(?:an?\s+|the\s+)?(?P<x>.+?)$",
+    r"^(?P<x>.+?)\s+(?:stands?\s+for(?:\s+what)?|meaning|means?(?:\s+what)?(?:\s+again)?|definition|"
+    r"full\s+name|short\s+for|=)$",
+    r"^(?P<x>[^\s]+)$",
+))
+_DEFINE_FILLERS = re.compile(r"\b(?:actually|exactly|again|even|please|pls|then|basically|an|a|the)\b")
+
+
+def definition_term(question: str, glossary) -> object | None:
+    """The glossary term a question only asks the meaning of ("whats an AWC"), else None."""
+    if glossary is None or not len(glossary):
+        return None
+    text = " ".join(str(question).replace("’", "'").split()).strip(" ?!.")
+    if not text or len(text) > 80:
+        return None
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters change length when lower-cased
+        text = lowered
+    for pattern in _DEFINE_PATTERNS:
+        match = pattern.match(lowered)
+        if not match:
+            continue
+        start, end = match.span("x")
+        candidate = text[start:end].strip(" ?!.'\"")
+        for form in (candidate, " ".join(_DEFINE_FILLERS.sub(" ", candidate).split())):
+            if form:
+                term = glossary.lookup(form)
+                if term is not None and not _case_mismatch(term, form):
+                    return term
+    return None
+
+
+def _case_mismatch(term, typed: str) -> bool:
+    """"is" is not "IS" (Income Support): an acronym that is also a common word must be typed as one."""
+    from iwp_trainer.glossary import _case_sensitive
+
+    return any(_case_sensitive(form) and form.lower() == typed.lower() and form != typed for form in term.forms)
+
+
+def _plain(text: str) -> str:
+    return " ".join(_words(text))
+
+
 class Answerer:
-    """Answers questions against one KB and its index. Safe to call from a worker thread."""
+    """Answers questions against one KB and its index. Safe to call from a worker thread.
+
+    ``model``: ``None`` for the shipped calibrated model, ``"rule"`` for today's hand-set rule (the
+    baseline), or an :class:`~iwp_trainer.ask_model.AskModel`. When the model file cannot be read,
+    Ask uses the rule and :attr:`notice` says so (once, for the caller to show).
+    """
 
     def __init__(self, kb: KnowledgeBase, index, kb_dir: Path | None = None,
-                 index_dir: Path | None = None) -> None:
+                 index_dir: Path | None = None, model=None) -> None:
+        from iwp_trainer.ask_model import AskModelError, load_model
+
         self.kb = kb
         self.index = index
         self._kb_dir = kb_dir
         self._index_dir = index_dir
         self._lock = threading.Lock()
         self._suggester: _Suggester | None = None
+        self._profiles: dict[str, object] = {}
+        self._term_entries: dict[str, Entry | None] = {}
+        self._heads: dict | None = None
+        self._exact: dict | None = None
+        self.notice = ""
+        if model == "rule":
+            self.model = None
+        elif model is None:
+            try:
+                self.model = load_model()
+            except AskModelError as exc:
+                self.model = None
+                self.notice = f"{exc}; Ask is using its simpler word-matching rule."
+        else:
+            self.model = model
 
     # -- questions
 
     def features(self, result) -> tuple[list[tuple[float, object]], Features]:
-        """Reranked hits (only entries this KB has) and the confidence features of the top one."""
+        """Reranked hits (only entries this KB has) and the rule's confidence features of the top one."""
         ranked = [(score, hit) for score, hit in rerank(result) if hit.id in self.kb.entries]
         concepts = result.concepts
         if not concepts or not ranked:
@@ -209,6 +313,105 @@ class Answerer:
         margin = (top_score - runner_up) / top_score if top_score > 0 else 0.0
         return ranked, Features(coverage, max(0.0, margin), len(concepts), len(top.matched),
                                 matched_idf, missing_idf)
+
+    def _term_idf(self, term: str) -> float:
+        index = self.index
+        if not hasattr(index, "_idf"):
+            return 1.0
+        return index._idf(index._df(term))
+
+    def _profile(self, entry: Entry):
+        from iwp_trainer.ask_model import profile
+        from iwp_trainer.search import analyse
+
+        prof = self._profiles.get(entry.id)
+        if prof is None:
+            prof = profile(entry, analyse)
+            if len(self._profiles) < 100_000:
+                self._profiles[entry.id] = prof
+        return prof
+
+    def signals(self, result, kind: str) -> tuple[list[tuple[float, object, dict[str, float]]], dict[str, float]]:
+        """Candidates ordered by the ranker, each (probability, hit, signals), and the confidence signals.
+
+        Exposed for fitting (``bench/fit_ask_model.py``) and the benchmark.
+        """
+        from iwp_trainer.ask_model import candidate_signals, confidence_signals
+
+        model = self.model
+        hits = [hit for _, hit in rerank(result) if hit.id in self.kb.entries][:CANDIDATES]
+        if not result.concepts:
+            return [], {}
+        hits += self._whole_heads(result, {h.id for h in hits}, min((h.score for h in hits), default=0.0))
+        if not hits:
+            return [], {}
+        top_score = max(h.score for h in hits)
+        idf = self._term_idf
+        scored = []
+        for n, hit in enumerate(hits):
+            sig = candidate_signals(result.concepts, hit, top_score, self._profile(self.kb.entries[hit.id]),
+                                    kind, n == 0, idf)
+            scored.append((model.ranker.prob(sig) if model is not None else 0.0, n, hit, sig))
+        scored.sort(key=lambda t: (-t[0], t[1]))
+        ranked = [(p, hit, sig) for p, _, hit, sig in scored]
+        max_idf = self.index._idf(0) if hasattr(self.index, "_idf") else 0.0
+        conf = confidence_signals(result.concepts, [(p, sig) for p, _, sig in ranked], ranked[0][1].matched,
+                                  max_idf)
+        return ranked, conf
+
+    def _own_words(self, result, text: str = "") -> str | None:
+        """The one entry whose question or an alias has exactly the question's words (as index
+        terms, so case, punctuation, stop words and word endings do not matter), else None.
+
+        This is what makes a trainer's alias work: add the coach's words as an alias, and those
+        words answer with that entry.
+        """
+        if self._exact is None:
+            with self._lock:
+                if self._exact is None:
+                    exact: dict = {}
+                    for entry in self.kb:
+                        for words, head in zip((entry.question, *entry.aliases), self._profile(entry).heads):
+                            if head:
+                                exact.setdefault(head, set()).add(entry.id)
+                                exact.setdefault(_plain(words), set()).add(entry.id)
+                    self._exact = exact
+        owners = self._exact.get(_plain(text), set())
+        if len(owners) == 1:  # word for word (two entries may share the same index terms)
+            return next(iter(owners))
+        typed = frozenset(c.word for c in result.concepts if " " not in c.word)
+        owners = self._exact.get(typed, set())
+        if len(owners) != 1 and any(c.corrected for c in result.concepts):
+            owners = self._exact.get(frozenset(c.corrected or c.word for c in result.concepts
+                                               if " " not in c.word), set())
+        return next(iter(owners)) if len(owners) == 1 else None
+
+    def _whole_heads(self, result, seen: set[str], floor: float) -> list:
+        """Entries one of whose questions or aliases the question contains in full ("What is the
+        trial?" asks all of *What is the trial?*), added as candidates even when BM25F ranked
+        them low: a word found in every entry ("trial") ranks short entries first."""
+        from iwp_trainer.search import Hit
+
+        if self._heads is None:
+            with self._lock:
+                if self._heads is None:
+                    heads: dict[str, list[tuple[frozenset[str], str]]] = {}
+                    for entry in self.kb:
+                        for head in self._profile(entry).heads:
+                            if head:
+                                heads.setdefault(min(head), []).append((head, entry.id))
+                    self._heads = heads
+        terms: set[str] = set()
+        for concept in result.concepts:
+            terms |= concept.terms
+        extra = []
+        for term in terms:
+            for head, entry_id in self._heads.get(term, ()):
+                if entry_id not in seen and head <= terms:
+                    seen.add(entry_id)
+                    matched = frozenset(i for i, c in enumerate(result.concepts) if c.terms & head)
+                    extra.append(Hit(entry_id, floor, matched))
+        return extra
 
     def _search(self, question: str, limit: int):
         from iwp_trainer.search import SearchIndexError, open_index
@@ -229,22 +432,73 @@ class Answerer:
 
     def ask(self, question: str, top: int = 3) -> Answer:
         """Answer ``question`` (any text at all) with up to ``top`` matches, best first."""
+        from iwp_trainer.ask_model import question_kind
+
         top = max(1, int(top))
         text = question if isinstance(question, str) else str(question)
         if not text.strip():
             return Answer(text, False, [], 0.0, "Type a question to search the knowledge base.")
+        if self.model is not None:
+            term = definition_term(text, self.kb.glossary)
+            if term is not None:
+                return self._define(text, term, top)
         try:
             result = self._search(text, limit=max(top, 20))
         except Exception as exc:  # never let a question crash the app
             return Answer(text, False, [], 0.0, f"The search index is unavailable ({type(exc).__name__}).")
-        ranked, features = self.features(result)
-        matches = [Match(self.kb.entries[h.id], round(score, 4)) for score, h in ranked[:top]]
         unknown = tuple(c.typed or c.word for c in result.concepts if not c.known)
         corrections = tuple((c.typed or c.word, c.corrected_word or c.corrected)
                             for c in result.concepts if c.corrected)
         if not result.concepts:
             return Answer(text, False, [], 0.0,
                           "The question has no words to search for; try describing the situation.")
+        if self.model is None:
+            return self._ask_rule(text, result, top, unknown, corrections)
+        kind = question_kind(text)
+        ranked, conf = self.signals(result, kind)
+        if not ranked:
+            return Answer(text, False, [], 0.0, "Nothing in the knowledge base matches these words.",
+                          unknown, corrections, kind=kind)
+        model = self.model
+        confidence = model.confidence.prob(conf)
+        outcome = ("answer" if confidence >= model.answer_at
+                   else "suggest" if confidence >= model.suggest_at else "refusal")
+        own = self._own_words(result, text)
+        if own is not None:
+            # The question says exactly what one entry's question or alias says: that entry, for sure.
+            ranked = sorted(ranked, key=lambda r: r[1].id != own)
+            if ranked[0][1].id != own:
+                from iwp_trainer.search import Hit
+
+                ranked.insert(0, (1.0, Hit(own, 0.0, frozenset(range(len(result.concepts)))), {}))
+            matches = [Match(self.kb.entries[hit.id], round(p, 4)) for p, hit, _ in ranked[:top]]
+            return Answer(text, True, matches, 1.0, "The question asks what this entry's question (or one of "
+                          "its aliases) asks.", unknown, corrections, outcome="answer", kind=kind)
+        if outcome == "refusal":
+            ranked = [r for r in ranked if r[0] >= model.topic_floor]
+        matches = [Match(self.kb.entries[hit.id], round(p, 4)) for p, hit, _ in ranked[:top]]
+        missing = [c.typed or c.word for i, c in enumerate(result.concepts)
+                   if not ranked or i not in ranked[0][1].matched]
+        quoted = [f"“{word}”" for word in missing[:5]]
+        shown = " or ".join(quoted) if len(quoted) < 3 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+        if outcome == "answer":
+            reason = f"The top entry answers this question with {confidence:.0%} confidence."
+        elif outcome == "suggest":
+            reason = ("This looks like the closest question in the knowledge base, but it may not be what "
+                      "you asked" + (f": it does not mention {shown}." if shown else "."))
+        else:
+            reason = "The knowledge base does not cover this question."
+            if shown and matches:
+                reason += f" The closest entries do not mention {shown}."
+            elif not matches:
+                reason += " No entry is close to it."
+        return Answer(text, outcome == "answer", matches, round(confidence, 4), reason, unknown, corrections,
+                      outcome=outcome, kind=kind)
+
+    def _ask_rule(self, text: str, result, top: int, unknown, corrections) -> Answer:
+        """Today's hand-set rule (the baseline): coverage and margin against fixed thresholds."""
+        ranked, features = self.features(result)
+        matches = [Match(self.kb.entries[h.id], round(score, 4)) for score, h in ranked[:top]]
         if not ranked:
             return Answer(text, False, [], 0.0, "Nothing in the knowledge base matches these words.",
                           unknown, corrections)
@@ -265,6 +519,35 @@ class Answerer:
             reason = "Several entries match about equally well; check the closest topics."
         return Answer(text, answered, matches, round(confidence, 4), reason, unknown, corrections)
 
+    def term_entry(self, term) -> Entry | None:
+        """The KB entry where the sources say something about a glossary term, or None.
+
+        Found by asking the term's own meaning (which says what the sources say about it) and
+        keeping the ranker's best entry only when it is above the relevance floor.
+        """
+        if term.term in self._term_entries:
+            return self._term_entries[term.term]
+        found: Entry | None = None
+        if self.model is not None:
+            from iwp_trainer.ask_model import question_kind
+
+            try:
+                result = self._search(f"{term.term} {term.meaning}", limit=20)
+                ranked, _ = self.signals(result, question_kind(term.meaning))
+            except Exception:
+                ranked = []
+            if ranked and ranked[0][0] >= self.model.topic_floor:
+                found = self.kb.entries[ranked[0][1].id]
+        self._term_entries[term.term] = found
+        return found
+
+    def _define(self, text: str, term, top: int) -> Answer:
+        entry = self.term_entry(term)
+        matches = [Match(entry, 1.0)] if entry is not None else []
+        reason = f"{term.term} is a term in the glossary."
+        return Answer(text, True, matches[:top], 1.0, reason, outcome="definition",
+                      definition=Definition(term.term, term.meaning, entry), kind="what")
+
     # -- search as you type
 
     def suggest(self, text: str, limit: int = 8) -> list[Entry]:
@@ -280,7 +563,7 @@ class Answerer:
 
 
 def open_answerer(kb_dir: Path, index_dir: Path, progress: ProgressFn | None = None,
-                  rebuild: bool = False) -> Answerer:
+                  rebuild: bool = False, model=None) -> Answerer:
     """Load the KB and open its index (building it if needed). Raises :class:`AskError`."""
     from iwp_trainer.search import SearchIndexError, kb_fingerprint, load_snapshot, open_index
 
@@ -297,4 +580,4 @@ def open_answerer(kb_dir: Path, index_dir: Path, progress: ProgressFn | None = N
                            fingerprint=fingerprint)
     except SearchIndexError as exc:
         raise AskError(str(exc)) from None
-    return Answerer(kb, index, kb_dir, Path(index_dir))
+    return Answerer(kb, index, kb_dir, Path(index_dir), model=model)

@@ -15,6 +15,9 @@ from platformdirs import user_cache_path, user_data_path
 APP_NAME = "iwp-trainer"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# Ask's fitted ranker and confidence model (bench/fit_ask_model.py writes it); ships with the code.
+ASK_MODEL_FILE = Path(__file__).resolve().parent / "ask_model.json"
+
 ENV_KB = "IWP_TRAINER_KB"
 ENV_SCENARIOS = "IWP_TRAINER_SCENARIOS"
 ENV_INDEX = "IWP_TRAINER_INDEX"

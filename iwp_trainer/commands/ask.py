@@ -1,16 +1,23 @@
 """``iwp-trainer ask [--json] [--top N] [QUESTION...]``: answer a question from the knowledge base.
 
-For a person it prints the answer, its source and related questions, or says plainly that there
-is no confident answer and lists the closest topics. With ``--json`` it writes one JSON object per
-question; with no QUESTION it reads questions from stdin, one per line, and answers each in order:
+For a person it prints one of three outcomes: the answer with its source and related questions; a
+"Did you mean …?" naming the likely entry (not claimed as the answer); or a plain statement that
+the knowledge base does not cover the question, with only the topics that are close and the line
+manager / district support route. A question that asks what a glossary term means gets the
+definition, marked as such, and the KB entry about the term. With ``--json`` it writes one JSON
+object per question; with no QUESTION it reads questions from stdin, one per line:
 
     {"question": str, "answered": bool, "question_truncated": bool,
+     "outcome": "answer" | "definition" | "suggest" | "refusal",
+     "did_you_mean": {"id", "title"} | null, "definition": {"term", "meaning", "entry"} | null,
      "answers": [{"id", "title", "body" (the Markdown answer), "source", "score"}, ...]}
 
-``answers`` holds up to ``--top`` matches, best first, also when ``answered`` is false (they are then
-the closest topics, not an answer). A question is at most ``MAX_QUESTION_CHARS`` (2,000) characters:
-a longer one is answered on its start, ``question_truncated`` says so, and the rest of its line is
-read past without being kept (a 300 MB line once took 1.2 GB).
+``answered`` is true only for an answer (or a definition). ``answers`` holds up to ``--top``
+matches, best first: for ``suggest`` the first is the entry offered; after a refusal they are the
+closest topics above the relevance floor (possibly none). A question is at most
+``MAX_QUESTION_CHARS`` (2,000) characters: a longer one is answered on its start,
+``question_truncated`` says so, and the rest of its line is read past without being kept (a 300 MB
+line once took 1.2 GB).
 
 Imports are deferred to :func:`run` so ``iwp-trainer --help`` and other commands stay quick.
 """
@@ -87,8 +94,36 @@ def print_terms(question: str, kb: Any, out: TextIO) -> None:
             out.write(f"  - {term.term}: {_first_sentence(term.meaning)}\n")
 
 
+def print_definition(answer: Any, kb: Any, out: TextIO, width: int = 88) -> None:
+    definition = answer.definition
+    heading = f"{definition.term} (definition from the glossary)"
+    out.write(f"{heading}\n{'=' * min(len(heading), width)}\n\n")
+    out.write(textwrap.fill(f"{definition.term}: {definition.meaning}", width=width) + "\n")
+    if definition.entry is not None:
+        out.write(f"\nIn the knowledge base: {definition.entry.title} ({definition.entry.citation})\n")
+
+
 def print_answer(answer: Any, kb: Any, out: TextIO, width: int = 88) -> None:
     """The human-readable form of an :class:`~iwp_trainer.answer.Answer`."""
+    outcome = getattr(answer, "outcome", "answer" if answer.answered else "refusal")
+    if outcome == "definition" and answer.definition is not None:
+        print_definition(answer, kb, out, width)
+        return
+    if outcome == "suggest" and answer.matches:
+        entry = answer.matches[0].entry
+        out.write(f"Did you mean: {entry.title}\n")
+        out.write(textwrap.fill("This is the closest question in the knowledge base, but it may not be what "
+                                "you asked. Its answer:", width=width) + "\n\n")
+        out.write(_wrap(entry.plain_body, width) + "\n\n")
+        out.write(f"Source: {entry.citation}\n")
+        others = [m.entry for m in answer.matches[1:]]
+        if others:
+            out.write("\nOther close questions:\n")
+            for other in others:
+                out.write(f"  - {other.title}\n")
+        print_terms(answer.question, kb, out)
+        out.write("\n" + textwrap.fill(FALLBACK_ROUTES, width=width) + "\n")
+        return
     if answer.answered and answer.matches:
         entry = answer.matches[0].entry
         out.write(f"{entry.title}\n{'=' * min(len(entry.title), width)}\n\n")
@@ -122,10 +157,17 @@ def print_answer(answer: Any, kb: Any, out: TextIO, width: int = 88) -> None:
 
 def answer_json(answer: Any, truncated: bool = False) -> dict[str, Any]:
     """The ``--json`` record of one answer (``truncated``: the question was cut to its start)."""
+    suggestion = getattr(answer, "suggestion", None)
+    definition = getattr(answer, "definition", None)
     return {
         "question": answer.question,
         "answered": answer.answered,
         "question_truncated": truncated,
+        "outcome": getattr(answer, "outcome", "answer" if answer.answered else "refusal"),
+        "did_you_mean": {"id": suggestion.id, "title": suggestion.title} if suggestion is not None else None,
+        "definition": ({"term": definition.term, "meaning": definition.meaning,
+                        "entry": definition.entry.id if definition.entry is not None else None}
+                       if definition is not None else None),
         "answers": [
             {
                 "id": m.entry.id,
@@ -195,6 +237,8 @@ def run(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_ERROR
     kb = answerer.kb
+    if answerer.notice:
+        sys.stderr.write(f"iwp-trainer ask: warning: {answerer.notice}\n")
     if kb.diagnostics:
         sys.stderr.write(f"iwp-trainer ask: warning: {len(kb.diagnostics)} problem(s) in the knowledge "
                          f"base; the affected entries are skipped:\n")
