@@ -165,7 +165,7 @@ async def test_question_asked_while_indexing_is_answered_when_ready(make_app, mo
         assert status.display
         assert "1 of 5" in str(screen.query_one("#index-label", Label).render())
         assert screen.query_one(ProgressBar).progress == 1
-        screen.query_one(AskInput).value = "how long does a sanction last"
+        screen.query_one(AskInput).value = "How long will a sanction run under the trial?"
         await pilot.press("enter")
         await pilot.pause()
         exchange = screen.query(Exchange).last()

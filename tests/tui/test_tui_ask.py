@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from textual.widgets import OptionList, Static
 
 from iwp_trainer.kb import load_kb
@@ -45,13 +47,64 @@ async def test_answer_shows_entry_with_citation_and_records_question(make_app) -
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
         await ready(pilot)
-        exchange = await ask(pilot, "can I swap a claimant into the control group")
+        exchange = await ask(pilot, "can I move a claimant between the trial and control groups")
         shown = text_of(exchange)
         assert exchange.answered is True
         assert entry.question in shown
         assert f"Source: {entry.citation}" in shown
         assert "Random Allocation Tool" in shown  # the body itself, rendered as Markdown
-        assert recorded_questions(app)[-1][:3] == ("test", "can I swap a claimant into the control group", True)
+        assert recorded_questions(app)[-1][:3] == ("test", "can I move a claimant between the trial and control groups",
+                                                   True)
+
+
+@pytest.mark.parametrize("key", ["enter", "1"])
+async def test_did_you_mean_opens_with_enter_or_1(make_app, key: str) -> None:
+    entry = KB.entries["reallocation-not-allowed"]
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        exchange = await ask(pilot, "can I swap a claimant into the control group")
+        shown = text_of(exchange)
+        assert exchange.answered is False and exchange.suggested.id == entry.id
+        assert f"Did you mean: {entry.question}" in shown and "Enter or 1" in shown
+        assert recorded_questions(app)[-1][2] is False
+        await pilot.press(key)
+        await pilot.pause()
+        opened = app.screen.query(Exchange).last()
+        assert opened is not exchange and opened.opened and opened.answered is True
+        assert "Random Allocation Tool" in text_of(opened)
+
+
+async def test_digits_are_text_unless_the_box_offers_numbers(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        box = app.screen.query_one(AskInput)
+        await pilot.press(*"16 hours")
+        assert box.value == "16 hours"  # no answer on screen yet: digits start the question
+        box.value = ""
+        await ask(pilot, "what's the weather like in Leeds tomorrow")  # a refusal with nothing listed
+        await pilot.press(*"8 weeks")
+        assert box.value == "8 weeks"
+        box.value = ""
+        await ask(pilot, "How long will a sanction run under the trial?")
+        assert box.value == "" and "Press 1-9" in box.placeholder
+        await pilot.press("2")  # the hint is showing: 2 opens the second related question
+        await pilot.pause()
+        assert app.screen.query(Exchange).last().opened
+        await pilot.press(*"x1")
+        assert box.value == "x1"  # a box with text keeps its digits
+
+
+async def test_a_definition_is_marked_and_links_its_entry(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        exchange = await ask(pilot, "what does FSF stand for")
+        shown = text_of(exchange)
+        assert exchange.answered is True
+        assert "FSF (definition from the glossary)" in shown and "Flexible Support Fund" in shown
+        assert exchange.related and exchange.related[0].id == "travel-costs-refund"
 
 
 async def test_out_of_scope_question_is_refused_with_advice(make_app) -> None:
@@ -72,7 +125,7 @@ async def test_related_entry_opens_with_number_key(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
         await ready(pilot)
-        exchange = await ask(pilot, "how long does a sanction last in the trial")
+        exchange = await ask(pilot, "How long will a sanction run under the trial?")
         assert exchange.related[0].id == related.id
         await pilot.press("1")  # the box is empty after asking, so 1 opens related question 1
         await pilot.pause()
@@ -88,14 +141,14 @@ async def test_conversation_keeps_earlier_answers_and_up_recalls_questions(make_
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
         await ready(pilot)
-        await ask(pilot, "how long does a sanction last")
+        await ask(pilot, "How long will a sanction run under the trial?")
         await ask(pilot, "can trial claimants get bus fares refunded")
         assert len(app.screen.query(Exchange)) == 2
         box = app.screen.query_one(AskInput)
         await pilot.press("up")
         assert box.value == "can trial claimants get bus fares refunded"
         await pilot.press("up")
-        assert box.value == "how long does a sanction last"
+        assert box.value == "How long will a sanction run under the trial?"
         await pilot.press("down")
         assert box.value == "can trial claimants get bus fares refunded"
         await pilot.press("down")
@@ -106,12 +159,12 @@ async def test_didnt_help_is_recorded(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
         await ready(pilot)
-        exchange = await ask(pilot, "how long does a sanction last")
+        exchange = await ask(pilot, "How long will a sanction run under the trial?")
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert exchange.helpful is False
         assert "Marked as not helpful" in text_of(exchange)
-        assert recorded_questions(app)[-1] == ("test", "how long does a sanction last", True, False)
+        assert recorded_questions(app)[-1] == ("test", "How long will a sanction run under the trial?", True, False)
 
 
 async def test_didnt_help_after_a_suggestion_marks_that_entry_for_the_typed_words(make_app) -> None:

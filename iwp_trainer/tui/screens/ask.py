@@ -31,6 +31,8 @@ WELCOME = (
     "*OBR Welfare trends report (January 2018)*, and every answer shows its source.\n\n"
     "Try: *Can I move a claimant between the trial and control groups?*"
 )
+PLACEHOLDER = "Ask a question about the IWP trial, then press Enter"
+NUMBERS_HINT = "Press 1-9 to open a numbered question, or type a new question"
 NO_ANSWER_ADVICE = "Please check with your [b]line manager[/b] or [b]district support[/b]."
 
 
@@ -69,7 +71,9 @@ class KBSuggester(Suggester):
 
 
 class AskInput(Input):
-    """The question box: Up/Down recall earlier questions; in an empty box 1-9 and ? act as keys."""
+    """The question box: Up/Down recall earlier questions; in an empty box ? opens help, and 1-9
+    open numbered questions only while the box shows the "press 1-9" hint (``number_keys``).
+    Otherwise digits are text: "16 hours a week, is that enough" starts a question."""
 
     class KeyWhenEmpty(Message):
         """A key that means a command (not text) because the box is empty."""
@@ -85,6 +89,7 @@ class AskInput(Input):
         super().__init__(**kwargs)
         self.history: list[str] = []
         self._cursor: int | None = None  # index into history while recalling
+        self.number_keys = False
 
     def remember(self, question: str) -> None:
         if question and (not self.history or self.history[-1] != question):
@@ -95,7 +100,8 @@ class AskInput(Input):
         return self._cursor is not None and self.value == self.history[self._cursor]
 
     async def _on_key(self, event: events.Key) -> None:
-        if not self.value and event.character and event.character in "123456789?":
+        if not self.value and event.character and (
+                event.character == "?" or (self.number_keys and event.character in "123456789")):
             event.stop()
             event.prevent_default()
             self.post_message(self.KeyWhenEmpty(event.character))
@@ -123,10 +129,10 @@ class AskInput(Input):
         await super()._on_key(event)
 
 
-def related_list(heading: str, titles: list[str]) -> Vertical:
-    """A heading and numbered lines whose wrapped text stays clear of the numbers."""
+def related_list(heading: str, titles: list[str], start: int = 0) -> Vertical:
+    """A heading and numbered lines whose wrapped text stays clear of the numbers (from ``start``)."""
     rows: list[Any] = [Static(Content.styled(heading, "bold"))]
-    for n, title in enumerate(titles, start=1):
+    for n, title in list(enumerate(titles, start=1))[start:]:
         rows.append(Horizontal(Static(Content.styled(f"[{n}]", "bold"), classes="related-key"),
                                Static(title, classes="related-text"), classes="related-row"))
     return Vertical(*rows, classes="related")
@@ -154,6 +160,7 @@ class Exchange(Vertical):
         self.related: list[Any] = []
         self.answered: bool | None = None
         self.helpful: bool | None = None
+        self.suggested: Any = None  # the entry a "did you mean …?" offers
 
     def compose(self) -> ComposeResult:
         who = "Opened" if self.opened else "You"
@@ -176,6 +183,34 @@ class Exchange(Vertical):
         if self.related:
             parts.append(self._related_list("Related questions"))
         self._show_card("Answer", parts, "answer")
+
+    def show_suggestion(self, entry: Any, others: list[Any], note: str = "") -> None:
+        """Likely but not certain: name the entry; Enter or 1 opens it, the others stay listed."""
+        self.answered = False
+        self.suggested = entry
+        self.related = [entry, *[o for o in others if o.id != entry.id]][:MAX_RELATED]
+        parts: list[Any] = [Static(Content.assemble(("Did you mean: ", "bold"), entry_title(entry)),
+                                   classes="answer-title"),
+                            Static(Content.assemble(("Source: ", "bold"), entry_citation(entry)), classes="citation")]
+        if note:
+            parts.append(Static(Content.styled(note, "italic"), classes="answer-note"))
+        parts.append(Static("Press Enter or 1 to open its answer. It may not be what you asked; if it is not, "
+                            "check with your line manager or district support.", classes="answer-note"))
+        if len(self.related) > 1:
+            parts.append(related_list("Other close questions (press the number to open):",
+                                      [entry_title(e) for e in self.related], start=1))
+        self._show_card("Did you mean…?", parts, "answer suggestion")
+
+    def show_definition(self, term: str, meaning: str, entry: Any) -> None:
+        """A glossary definition, marked as such, with the KB entry about the term a key away."""
+        self.answered = True
+        self.related = [entry] if entry is not None else []
+        parts: list[Any] = [Static(Content.assemble((term, "bold"), " (definition from the glossary)"),
+                                   classes="answer-title"),
+                            Static(meaning, classes="definition")]
+        if entry is not None:
+            parts.append(self._related_list("In the knowledge base"))
+        self._show_card("Definition", parts, "answer definition")
 
     def show_no_answer(self, reason: str, closest: list[Any], note: str = "") -> None:
         """No confident answer: say so, list the closest topics, point to people who can help."""
@@ -224,7 +259,7 @@ class AskScreen(IwpScreen):
     MODE = "ask"
     AUTO_FOCUS = "#question"
     BINDINGS = [
-        Binding("1", "related(1)", "Related", key_display="1-9"),
+        Binding("1", "related(1)", "Open numbered (empty box)", key_display="1-9"),
         *[Binding(str(n), f"related({n})", show=False) for n in range(2, 10)],
         Binding("ctrl+n", "not_helpful", "Didn't help"),
         Binding("escape", "clear", "Clear", show=False),
@@ -234,14 +269,17 @@ class AskScreen(IwpScreen):
     HELP = """\
 ### Ask
 Type a question in your own words and press **Enter**. The answer shows its **source**; numbered
-**related questions** open with **1**-**9** (when the question box is empty).
+**related questions** open with **1**-**9** when the question box is empty and says "Press 1-9"
+(otherwise digits are part of your question). When Ask is not sure it asks **Did you mean …?**:
+**Enter** (in the empty box) or **1** opens that answer. "What is CET" gets the glossary definition.
 
 | key | does |
 | --- | --- |
 | Enter | ask the question |
 | Up / Down | recall earlier questions (in an empty or recalled box); Down opens the suggestions |
 | → | at the end of the box: accept the suggested completion |
-| 1-9 | open a related question of the latest answer |
+| 1-9 | in the empty box showing "Press 1-9": open a numbered question of the latest answer |
+| Enter | in the empty box after "Did you mean …?": open that answer |
 | Ctrl+N | mark the latest answer, or the entry you opened for your question, as "didn't help" (recorded for trainers) |
 | PgUp / PgDn | scroll the conversation |
 | Esc | clear the question box |
@@ -258,7 +296,7 @@ Type a question in your own words and press **Enter**. The answer shows its **so
         with VerticalScroll(id="conversation"):
             yield Markdown(WELCOME, id="welcome")
         yield OptionList(id="suggestions")
-        yield AskInput(placeholder="Ask a question about the IWP trial, then press Enter", id="question")
+        yield AskInput(placeholder=PLACEHOLDER, id="question")
 
     # --- keeping up with the app ---------------------------------------------------------------
 
@@ -304,6 +342,9 @@ Type a question in your own words and press **Enter**. The answer shows its **so
     async def ask_question(self, event: Input.Submitted) -> None:
         question = event.value.strip()
         if not question:
+            latest = self._latest()
+            if latest is not None and latest.suggested is not None:
+                await self.open_entry(latest.suggested, typed=latest.question)  # Enter accepts "did you mean"
             return
         box = self.query_one(AskInput)
         box.remember(question)
@@ -330,12 +371,19 @@ Type a question in your own words and press **Enter**. The answer shows its **so
         corrections = getattr(answer, "corrections", ()) or ()
         note = ("Searched for " + ", ".join(f"“{right}” (you typed “{wrong}”)" for wrong, right in corrections)
                 if corrections else "")
-        if answer.answered and entries:
+        outcome = getattr(answer, "outcome", "answer" if answer.answered else "refusal")
+        definition = getattr(answer, "definition", None)
+        if outcome == "definition" and definition is not None:
+            exchange.show_definition(definition.term, definition.meaning, definition.entry)
+        elif outcome == "suggest" and entries:
+            exchange.show_suggestion(entries[0], entries[1:], note)
+        elif answer.answered and entries:
             best = entries[0]
             exchange.show_entry(best, self._related_for(best, entries[1:]), note, self._terms(best))
         else:
             exchange.show_no_answer(getattr(answer, "reason", "") or "", entries, note)
-        self._record(exchange.question, bool(answer.answered and entries))
+        self._record(exchange.question, bool(answer.answered and (entries or definition is not None)))
+        self._update_hint()
         self.call_after_refresh(self._scroll_to, exchange)
 
     def _terms(self, entry: Any) -> list[tuple[str, str]]:
@@ -351,12 +399,20 @@ Type a question in your own words and press **Enter**. The answer shows its **so
                 related.append(candidate)
         return related
 
+    def _update_hint(self) -> None:
+        """Number keys work in the empty box only while it says so (the "press 1-9" hint)."""
+        latest = self._latest()
+        box = self.query_one(AskInput)
+        box.number_keys = bool(latest is not None and latest.related)
+        box.placeholder = NUMBERS_HINT if box.number_keys else PLACEHOLDER
+
     async def open_entry(self, entry: Any, typed: str = "") -> None:
         """Show an entry in the conversation (a related question, a suggestion); ``typed`` is the
         question it was opened for."""
         exchange = Exchange(entry_title(entry), opened=True, typed=typed)
         await self._add(exchange)
         exchange.show_entry(entry, self._related_for(entry, []), terms=self._terms(entry))
+        self._update_hint()
         self.call_after_refresh(self._scroll_to, exchange)
 
     async def _add(self, exchange: Exchange) -> None:
