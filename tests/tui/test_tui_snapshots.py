@@ -51,7 +51,7 @@ async def settled(pilot) -> None:
 
 
 def test_ask_answer(make_app, snap_compare) -> None:
-    assert snap_compare(make_app(), terminal_size=(100, 32), run_before=asking("how long does a sanction last"))
+    assert snap_compare(make_app(), terminal_size=(100, 32), run_before=asking("How long will a sanction run under the trial?"))
 
 
 def test_ask_no_answer_80x24_light(make_app, snap_compare) -> None:
