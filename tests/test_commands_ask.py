@@ -27,7 +27,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 
 def test_answer_shows_title_body_source_and_related(capsys, good_kb: Path) -> None:
-    code, out, err = _run(capsys, "--kb", str(good_kb), "ask", "how long does a sanction last?")
+    code, out, err = _run(capsys, "--kb", str(good_kb), "ask", "How long does a sanction last in the trial?")
     assert code == 0
     assert out.startswith("How long does a sanction last in the trial?\n")
     assert "The normal Universal Credit sanctions process applies." in out
