@@ -25,10 +25,10 @@ async def test_first_start_opens_on_ask_with_no_dialog_and_answers(make_app) -> 
         await ready(pilot)
         assert isinstance(app.screen, AskScreen) and isinstance(app.focused, AskInput)
         assert not any(isinstance(s, LearnerNameScreen) for s in app.screen_stack)
-        await pilot.press(*"how long does a sanction last", "enter")
+        await pilot.press(*"How long will a sanction run under the trial?", "enter")
         await wait_for(pilot, lambda: app.screen.query(Exchange) and app.screen.query(Exchange).last().answered)
         assert isinstance(app.screen, AskScreen)
-        assert recorded_questions(app)[-1][:2] == ("guest", "how long does a sanction last")
+        assert recorded_questions(app)[-1][:2] == ("guest", "How long will a sanction run under the trial?")
     assert settings.get_learner() is None  # nothing was asked, so nothing is remembered
 
 
