@@ -67,7 +67,8 @@ Role-play a conversation with a claimant. Pick a scenario with ↑ ↓, then:
 | a | play in **assessment** mode: no feedback until the end |
 
 While playing: **1**-**9** or ↑ ↓ + Enter choose; **c** shows the cited policy answer (practice mode);
-**Esc** leaves (keep the attempt to resume later, or abandon it). At the end: **r** retry, **v** review
+**Esc** leaves (keep the attempt to resume later, or abandon it); if a choice could not be saved,
+**r** tries again. At the end: **r** retry, **v** review
 the cited policy answers, **n** next scenario, **Esc** back to the list.
 """
 
