@@ -10,7 +10,10 @@ Scoring rules (see ``docs/scenario-format.md``):
 * the best achievable score for a dimension is the most any walk from the start to an ending can
   earn, computed from the graph (loops, flags and random branches included);
 * an attempt passes when, for every scored dimension, earned/best >= ``pass_mark`` and no critical
-  choice was taken.
+  choice was taken;
+* an attempt's one overall **score** is its weakest dimension's share of the best
+  (:func:`~iwp_trainer.scoring.attempt_score`, re-exported here): the number the pass mark is measured against, so "FAIL 80%" with a
+  70% pass mark can only mean a critical mistake. Every screen, report and the xAPI export show it.
 
 The best-achievable search works on states (node, flags that matter, scored choices already taken
 inside the current loop). A choice outside any loop can never be taken twice, so it never needs to
@@ -26,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, TypeVar
 
 from iwp_trainer.scenario import Choice, Node, Scenario
+from iwp_trainer.scoring import attempt_score, dimension_fraction, reaches  # noqa: F401 (re-exported)
+
 
 T = TypeVar("T")
 
@@ -381,7 +386,7 @@ class DimensionScore:
 
     def reaches(self, pass_mark: float) -> bool:
         """The pass rule for one dimension: earned >= pass_mark x best (with nothing to earn, no loss)."""
-        return self.earned >= pass_mark * self.best - 1e-9 if self.best > 0 else self.earned >= self.best
+        return reaches(self.earned, self.best, pass_mark)
 
 
 @dataclass(frozen=True)
@@ -400,6 +405,18 @@ class Result:
     ending_text: str | None = None  # the ending's words on this path (its variant, if one matched)
 
     @property
+    def score(self) -> float:
+        """The attempt's one overall score (see :func:`attempt_score`)."""
+        return attempt_score(s.fraction for s in self.scores.values())
+
+    @property
+    def weakest(self) -> str | None:
+        """The dimension the score comes from (the first, on a tie)."""
+        if not self.scores:
+            return None
+        return min(self.scores, key=lambda d: self.scores[d].fraction)
+
+    @property
     def below_pass_mark(self) -> list[str]:
         """The scored dimensions that fall short of the pass mark, in the scenario's order."""
         return [dim for dim, score in self.scores.items() if not score.reaches(self.pass_mark)]
@@ -414,6 +431,7 @@ class Result:
             "ending_title": self.ending_title,
             "ending_text": self.ending_text,
             "pass_mark": self.pass_mark,
+            "score": round(self.score, 4),
             "scores": {d: {"earned": s.earned, "best": s.best, "fraction": round(s.fraction, 4)}
                        for d, s in self.scores.items()},
         }
@@ -535,11 +553,7 @@ class Playthrough:
             earned = sum(d.points.get(dim, 0) for d in self.decisions)
             top = best.get(dim, NEG_INF)
             top_int = int(top) if top != NEG_INF else 0
-            if top_int > 0:
-                fraction = max(0.0, earned / top_int)
-            else:
-                fraction = 1.0 if earned >= top_int else 0.0
-            scores[dim] = DimensionScore(earned, top_int, fraction)
+            scores[dim] = DimensionScore(earned, top_int, dimension_fraction(earned, top_int))
         critical = any(d.critical for d in self.decisions)
         mark = self.scenario.pass_mark
         passed = self.finished and not critical and all(s.reaches(mark) for s in scores.values())

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from iwp_trainer.scoring import attempt_score, dimension_fraction
 from iwp_trainer.store import ProgressStore, iso
 
 REPORTS = ("learners", "scenarios", "gaps")
@@ -129,6 +130,23 @@ def _dimension_averages(store: ProgressStore, group: str, where: str,
     return dimensions, out
 
 
+def _mean_scores(store: ProgressStore, group: str, where: str, params: list[Any]) -> dict[Any, float]:
+    """Mean overall score per group over finished attempts, each attempt scored by the engine's
+    one rule (:func:`~iwp_trainer.scoring.attempt_score`), so a report agrees with the app."""
+    rows = store.query(
+        f"SELECT {group} AS g, a.id AS id, s.earned AS earned, s.best AS best "
+        "FROM attempts a JOIN learners l ON l.id = a.learner_id "
+        "JOIN attempt_scores s ON s.attempt_id = a.id "
+        f"WHERE {where} AND a.status IN ('passed', 'failed') AND s.earned IS NOT NULL", params)
+    per_attempt: dict[tuple[Any, int], list[float]] = {}
+    for r in rows:
+        per_attempt.setdefault((r["g"], r["id"]), []).append(dimension_fraction(r["earned"], r["best"]))
+    totals: dict[Any, list[float]] = {}
+    for (g, _id), fractions in per_attempt.items():
+        totals.setdefault(g, []).append(attempt_score(fractions))
+    return {g: sum(v) / len(v) for g, v in totals.items()}
+
+
 def learners_report(store: ProgressStore, f: ReportFilter = ReportFilter()) -> Report:
     """Per learner: finished attempts, passes, mean share per dimension, unfinished, last activity."""
     where, params = _attempt_where(f)
@@ -141,17 +159,20 @@ def learners_report(store: ProgressStore, f: ReportFilter = ReportFilter()) -> R
         "FROM attempts a JOIN learners l ON l.id = a.learner_id "
         f"WHERE {where} GROUP BY l.id ORDER BY l.name COLLATE NOCASE", params)
     dimensions, averages = _dimension_averages(store, "l.id", where, params)
+    scores = _mean_scores(store, "l.id", where, params)
     out = []
     for r in rows:
         row = {"learner": r["learner"], "attempts": r["attempts"], "passed": r["passed"],
-               "pass_rate": r["passed"] / r["attempts"] if r["attempts"] else None}
+               "pass_rate": r["passed"] / r["attempts"] if r["attempts"] else None,
+               "score": scores.get(r["id"])}
         for dim in dimensions:
             row[dim] = averages.get(r["id"], {}).get(dim)
         row["unfinished"] = r["unfinished"]
         row["last_activity"] = r["last_activity"]
         out.append(row)
     columns = [Column("learner", "Learner"), Column("attempts", "Attempts", "int"), Column("passed", "Passed", "int"),
-               Column("pass_rate", "Pass rate", "fraction"), *_dimension_columns(dimensions),
+               Column("pass_rate", "Pass rate", "fraction"), Column("score", "Score", "fraction"),
+               *_dimension_columns(dimensions),
                Column("unfinished", "Unfinished", "int"), Column("last_activity", "Last activity", "time")]
     return Report("learners", f, [Table("Learners", columns, out)], _no_attempts(f), dimensions)
 
@@ -170,6 +191,7 @@ def scenarios_report(store: ProgressStore, f: ReportFilter = ReportFilter(),
         "FROM attempts a JOIN learners l ON l.id = a.learner_id "
         f"WHERE {where} GROUP BY a.scenario_id ORDER BY a.scenario_id", params)
     dimensions, averages = _dimension_averages(store, "a.scenario_id", where, params)
+    scores = _mean_scores(store, "a.scenario_id", where, params)
     wrong_rows = store.query(
         "SELECT a.scenario_id AS scenario, d.choice_id AS choice_id, d.choice_text AS choice_text, "
         "MAX(d.cites) AS cites, COUNT(*) AS times, SUM(d.critical) AS critical "
@@ -188,7 +210,8 @@ def scenarios_report(store: ProgressStore, f: ReportFilter = ReportFilter(),
     out = []
     for r in rows:
         row = {"scenario": r["scenario"], "title": r["title"], "attempts": r["attempts"], "passed": r["passed"],
-               "pass_rate": r["passed"] / r["attempts"] if r["attempts"] else None}
+               "pass_rate": r["passed"] / r["attempts"] if r["attempts"] else None,
+               "score": scores.get(r["scenario"])}
         for dim in dimensions:
             row[dim] = averages.get(r["scenario"], {}).get(dim)
         row["unfinished"] = r["unfinished"]
@@ -196,7 +219,8 @@ def scenarios_report(store: ProgressStore, f: ReportFilter = ReportFilter(),
         out.append(row)
     columns = [Column("scenario", "Scenario"), Column("title", "Title"), Column("attempts", "Attempts", "int"),
                Column("passed", "Passed", "int"), Column("pass_rate", "Pass rate", "fraction"),
-               *_dimension_columns(dimensions), Column("unfinished", "Unfinished", "int")]
+               Column("score", "Score", "fraction"), *_dimension_columns(dimensions),
+               Column("unfinished", "Unfinished", "int")]
     wrong_columns = [Column("scenario", "Scenario"), Column("choice_id", "Choice id"),
                      Column("choice_text", "Choice", shorten=True),
                      Column("times", "Times picked", "int"), Column("critical", "Critical", "int"),

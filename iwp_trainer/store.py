@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from iwp_trainer import paths
+from iwp_trainer.scoring import attempt_score, dimension_fraction
 
 MODES = ("practice", "assessment")
 STATUSES = ("in_progress", "passed", "failed", "abandoned")
@@ -78,9 +79,7 @@ class DimensionResult:
     def fraction(self) -> float:
         """Share of the best achieved, on the engine's rule: never below 0; no points to win = full
         marks unless points were lost."""
-        if self.best > 0:
-            return max(0.0, self.earned / self.best)
-        return 1.0 if self.earned >= self.best else 0.0
+        return dimension_fraction(self.earned, self.best)
 
 
 @dataclass(frozen=True)
@@ -135,11 +134,14 @@ class Attempt:
         return [d.choice_id for d in self.decisions]
 
     @property
+    def score(self) -> float:
+        """The attempt's one overall score, by the engine's rule (:func:`~iwp_trainer.scoring.attempt_score`)."""
+        return attempt_score(s.fraction for s in self.scores.values())
+
+    @property
     def fraction(self) -> float:
-        """Mean share of the best across dimensions (0 when nothing is scored)."""
-        if not self.scores:
-            return 0.0
-        return sum(s.fraction for s in self.scores.values()) / len(self.scores)
+        """The same as :attr:`score` (kept for callers that know it by this name)."""
+        return self.score
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Per attempt: ``attempted`` when it started, ``answered`` for each decision (the response is the
 chosen choice id; success means it was the best choice), and, once finished, ``completed`` plus
-``passed`` or ``failed`` with the score, the duration and the score per dimension. All statements of
+``passed`` or ``failed`` with the score (the engine's one overall score, the same number the app
+shows), the duration and the score per dimension. All statements of
 one attempt share one ``context.registration``.
 
 Statement ids are UUID version 5, derived from the attempt, the verb and the decision number, so
@@ -124,15 +125,15 @@ class StatementBuilder:
         return statement
 
     def score(self, attempt: Attempt) -> dict[str, Any] | None:
-        """Totals over the dimensions: raw kept within [min, max], scaled = raw / max in [0, 1].
-        ``None`` when there was nothing to earn: xAPI requires max > min, so no score is given
-        (success and the per-dimension extension still say how it went)."""
-        top = sum(max(0, s.best) for s in attempt.scores.values())
-        if top <= 0:
+        """The attempt's one score, as the learner saw it (the engine's rule, the weakest
+        dimension): ``scaled`` in [0, 1] and ``raw`` the same as a whole percentage (0 to 100).
+        ``None`` when there was nothing to earn in any dimension (no validated scenario is like
+        that: SC304): no score is given then, and success and the per-dimension extension still
+        say how it went. The points per dimension are in that extension."""
+        if not any(s.best > 0 for s in attempt.scores.values()):
             return None
-        earned = sum(s.earned for s in attempt.scores.values())
-        raw = min(max(earned, 0), top)
-        return {"scaled": round(raw / top, 4), "raw": raw, "min": 0, "max": top}
+        scaled = attempt.score
+        return {"scaled": round(scaled, 4), "raw": round(scaled * 100), "min": 0, "max": 100}
 
     def dimension_scores(self, attempt: Attempt) -> dict[str, Any]:
         return {dim: {"earned": s.earned, "best": s.best, "fraction": round(s.fraction, 4)}

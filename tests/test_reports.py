@@ -200,15 +200,16 @@ def test_text_table_is_aligned(recorded: ProgressStore) -> None:
     header = next(i for i, line in enumerate(lines) if line.startswith("Learner "))
     rule, rows = lines[header + 1], lines[header + 2: header + 4]
     segments = [m.span() for m in re.finditer(r"-+", rule)]
-    assert len(segments) == 8  # learner, attempts, passed, pass rate, 2 dimensions, unfinished, last activity
+    assert len(segments) == 9  # learner, attempts, passed, pass rate, score, 2 dimensions, unfinished, last activity
     for line in rows:
         assert line[0] != " "  # names start at the left edge
         for start, end in segments[1:-1]:  # numbers end exactly where their column ends
             assert line[end - 1] != " " and (end == len(line) or line[end] == " ")
         assert line[segments[-1][0]].isdigit()  # the time starts where its column starts
     ann, bob = (line.split() for line in rows)
-    assert ann[:5] == ["Ann", "2", "1", "50%", "50%"] and ann[5] == "75%"
-    assert bob[:6] == ["Bob", "1", "1", "100%", "75%", "-"]  # no sanctions scores: a dash, not 0%
+    assert ann[:4] == ["Ann", "2", "1", "50%"] and ann[5:7] == ["50%", "75%"]
+    assert bob[:4] == ["Bob", "1", "1", "100%"] and bob[5:7] == ["75%", "-"]  # no sanctions scores: a dash
+    assert bob[4] == "75%"  # Bob's one attempt scored only discretion: his score is that share
 
 
 def test_long_texts_are_shortened_only_in_the_text_table(store: ProgressStore, clock: Clock) -> None:

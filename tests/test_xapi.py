@@ -159,15 +159,16 @@ def test_passed_and_failed_carry_score_duration_and_dimensions(db: Path) -> None
     stmts = export(db)
     passed = next(s for s in stmts if s["verb"]["id"] == ADL + "passed")
     failed = next(s for s in stmts if s["verb"]["id"] == ADL + "failed")
-    assert passed["result"]["score"] == {"scaled": round(5 / 6, 4), "raw": 5, "min": 0, "max": 6}
+    # The one score (the engine's rule, as the app shows it): the weakest dimension, sanctions 1/2.
+    assert passed["result"]["score"] == {"scaled": 0.5, "raw": 50, "min": 0, "max": 100}
     assert passed["result"]["success"] is True and passed["result"]["completion"] is True
     # Ann's first attempt: start, two decisions, finish, each 37.25 s apart on the test clock.
     assert passed["result"]["duration"] == "PT1M51.75S"
     dims = next(v for k, v in passed["result"]["extensions"].items() if k.endswith("/dimension-scores"))
     assert dims == {"discretion": {"earned": 4, "best": 4, "fraction": 1.0},
                     "sanctions": {"earned": 1, "best": 2, "fraction": 0.5}}
-    # A negative total stays within [min, max]; the exact points are in the extension.
-    assert failed["result"]["score"] == {"scaled": 0.0, "raw": 0, "min": 0, "max": 2}
+    # Lost points count as 0%, within [min, max]; the exact points are in the extension.
+    assert failed["result"]["score"] == {"scaled": 0.0, "raw": 0, "min": 0, "max": 100}
     assert failed["result"]["success"] is False
     dims = next(v for k, v in failed["result"]["extensions"].items() if k.endswith("/dimension-scores"))
     assert dims["reallocation"]["earned"] == -3

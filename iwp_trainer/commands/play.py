@@ -136,6 +136,8 @@ def format_debrief(scenario: Scenario, play: Playthrough, result: Result, kb: An
         out.append(f"Not finished: the path stops at `{play.node.id}` (choices there: {offered})")
     for dim, score in result.scores.items():
         out.append(f"  {dim}: {score.earned}/{score.best} ({score.fraction:.0%})")
+    out.append(f"Score: {round(result.score * 100)}% (the weakest dimension's share of the best"
+               + (f": {result.weakest})" if result.weakest else ")"))
     verdict = "PASSED" if result.passed else "NOT PASSED"
     why = " (a critical choice was taken)" if result.critical_taken else ""
     out.append(f"Result: {verdict}{why}, pass mark {scenario.pass_mark:.0%} of the best in each dimension")

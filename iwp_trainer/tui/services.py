@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 
 from iwp_trainer import store as store_module
 from iwp_trainer.diagnostics import Diagnostic
+from iwp_trainer.scoring import attempt_score
 from iwp_trainer.store import ProgressStore
 
 
@@ -159,8 +160,13 @@ class AttemptView:
     scenario_sha256: str = ""
 
     @property
+    def score(self) -> float:
+        """The attempt's one overall score, by the engine's rule (the weakest dimension)."""
+        return attempt_score(self.scores.values())
+
+    @property
     def fraction(self) -> float:
-        return sum(self.scores.values()) / len(self.scores) if self.scores else 0.0
+        return self.score
 
 
 def scores_dict(result: Any) -> dict[str, dict[str, float]]:
@@ -232,7 +238,7 @@ def unfinished(store: Any, learner: str) -> list[AttemptView]:
 
 
 def best_by_scenario(store: Any, learner: str) -> dict[str, AttemptView]:
-    """Each scenario's best finished attempt: a pass beats a fail, then the higher mean score."""
+    """Each scenario's best finished attempt: a pass beats a fail, then the higher score."""
     best: dict[str, AttemptView] = {}
     for attempt in attempts(store, learner):
         if attempt.status != "finished" or attempt.passed is None:

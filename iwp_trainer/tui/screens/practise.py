@@ -525,7 +525,8 @@ class ResultScreen(IwpScreen):
         lib = self.iwp.library
         with VerticalScroll(id="result-scroll"):
             verdict = result_words(result.passed)
-            yield Static(Content.assemble((f" {verdict} ", "bold reverse"), "  ", (self.scenario.title, "bold")),
+            yield Static(Content.assemble((f" {verdict} ", "bold reverse"), "  ", (self.scenario.title, "bold"),
+                                          "  ", (f"Score {round(result.score * 100)}%", "bold")),
                          id="verdict", classes="pass" if result.passed else "fail")
             yield Static(self._explain(), id="verdict-reason")
             with Vertical(id="score-bars"):
@@ -540,8 +541,12 @@ class ResultScreen(IwpScreen):
     def _explain(self) -> Content:
         result = self.result
         parts = [f"Ending: {result.ending_title}."] if result.ending_title else []
-        if self.play.transcript:
-            parts.append(self.play.transcript[-1][1].strip())  # what happened, in the scenario's words
+        if result.ending_text:
+            parts.append(result.ending_text.strip())  # what happened, in the scenario's words for this path
+        weakest = result.weakest
+        if weakest is not None and len(result.scores) > 1:
+            parts.append(f"Your score is your weakest dimension's: {self.iwp.library.dimension_name(weakest)} "
+                         f"{round(result.score * 100)}%.")
         if result.critical_taken:
             parts.append("A critical mistake was made, so the attempt cannot pass.")
         low = [self.iwp.library.dimension_name(d) for d in result.below_pass_mark]
