@@ -376,6 +376,9 @@ class Decision:
     cites: tuple[str, ...]
     best_choice_texts: tuple[str, ...] = ()
     prompt: str = ""
+    best_feedback: tuple[str, ...] = ()  # why each best choice was better, in its own words
+    best_cites: tuple[str, ...] = ()  # the KB entries the best choices cite
+    best_points: tuple[dict[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -537,6 +540,10 @@ class Playthrough:
             cites=choice.cites,
             best_choice_texts=tuple(c.text for c in best),
             prompt=self._say,
+            best_feedback=tuple(c.feedback for c in best),
+            best_cites=tuple(dict.fromkeys(e for c in best for e in c.cites)),
+            best_points=tuple({d: c.scores.get(d, 0) for d in self.scenario.dimensions if c.scores.get(d)}
+                              for c in best),
         )
         self.decisions.append(decision)
         self.taken.add(choice.id)
@@ -591,6 +598,7 @@ class CitedEntry:
     citation: str
     body: str
     found: bool = True
+    text: str = ""  # the body without Markdown, for plain output
 
 
 @dataclass(frozen=True)
@@ -608,6 +616,30 @@ class DebriefItem:
     critical: bool
     feedback: str
     cited: tuple[CitedEntry, ...] = field(default_factory=tuple)
+    best_feedback: tuple[str, ...] = ()
+    best_points: tuple[dict[str, int], ...] = ()
+    best_cited: tuple[CitedEntry, ...] = field(default_factory=tuple)
+
+    @property
+    def why(self) -> str:
+        """Why the chosen option scored as it did: its feedback, or what its points say."""
+        if self.feedback:
+            return self.feedback
+        if self.critical:
+            return "A critical mistake: it fails the attempt whatever else is scored."
+        if any(self.points.values()):
+            return "No feedback was written for this choice."
+        if self.is_best:
+            return "It scores nothing itself, but it leads to the most points still available."
+        return "It scores nothing itself, and leads away from the points still available."
+
+    @property
+    def sources(self) -> tuple[CitedEntry, ...]:
+        """Every KB entry behind this decision, the chosen option's first, each once."""
+        seen: dict[str, CitedEntry] = {}
+        for entry in (*self.cited, *self.best_cited):
+            seen.setdefault(entry.id, entry)
+        return tuple(seen.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -620,8 +652,13 @@ class DebriefItem:
             "points": dict(self.points),
             "critical": self.critical,
             "feedback": self.feedback,
+            "why": self.why,
+            "best_feedback": list(self.best_feedback),
+            "best_points": [dict(p) for p in self.best_points],
             "cites": [{"id": c.id, "title": c.title, "citation": c.citation, "found": c.found}
                       for c in self.cited],
+            "sources": [{"id": c.id, "title": c.title, "citation": c.citation, "found": c.found,
+                         "text": c.text} for c in self.sources],
         }
 
 
@@ -630,12 +667,14 @@ def _cited(entry_id: str, kb: Any) -> CitedEntry:
     entry = entries.get(entry_id)
     if entry is None:
         return CitedEntry(entry_id, entry_id, "", "", found=False)
+    body = str(getattr(entry, "body", ""))
     return CitedEntry(entry_id, str(getattr(entry, "title", entry_id)),
-                      str(getattr(entry, "citation", "")), str(getattr(entry, "body", "")))
+                      str(getattr(entry, "citation", "")), body, text=str(getattr(entry, "plain_body", body)))
 
 
 def debrief(result: Result, kb: Any = None) -> list[DebriefItem]:
-    """Each decision with the chosen and best choices, points, feedback and cited KB entries.
+    """Each decision explained so it teaches: why the chosen option scored as it did, why the
+    best option was better (its own feedback), and the KB entries both rest on, text and citation.
 
     ``kb`` is a :class:`~iwp_trainer.kb.KnowledgeBase` (anything with ``.entries``) or ``None``.
     """
@@ -652,6 +691,9 @@ def debrief(result: Result, kb: Any = None) -> list[DebriefItem]:
             critical=d.critical,
             feedback=d.feedback,
             cited=tuple(_cited(c, kb) for c in d.cites),
+            best_feedback=() if d.is_best else d.best_feedback,
+            best_points=() if d.is_best else d.best_points,
+            best_cited=() if d.is_best else tuple(_cited(c, kb) for c in d.best_cites if c not in d.cites),
         )
         for d in result.decisions
     ]

@@ -127,9 +127,12 @@ def test_play_prints_the_debrief(capsys) -> None:
     assert "You: Move her to the control group since she works long shifts." in out
     assert "you chose `move-her` (CRITICAL)" in out
     assert "Best here: `ask-why`" in out
-    assert "Feedback: Coaches have no discretion to reallocate." in out
-    assert ("Policy: Can I move a claimant between the trial and control groups? "
+    # why the choice scored as it did, why the best was better, and the source sentence behind it
+    assert "Points: reallocation -2\n   Why: Coaches have no discretion to reallocate." in out
+    assert "Why it is better (no points): it scores nothing itself, but leads to the most points" in out
+    assert ("Source: Can I move a claimant between the trial and control groups? "
             "(IWP trial FAQ, section 5: Conducting Interviews)") in out
+    assert "     | No. Allocation to the control or trial group must be dictated by the Random" in out
     assert "Ending: Reallocated (moved-end)" in out
     assert "Result: NOT PASSED (a critical choice was taken)" in out
 

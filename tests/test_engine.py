@@ -279,6 +279,47 @@ def test_debrief_shows_chosen_best_feedback_and_cited_policy(group_swap: Scenari
     assert missing.found is False
 
 
+def test_debrief_teaches_why_the_best_was_better_and_the_source_text() -> None:
+    from iwp_trainer.kb import load_kb
+    from iwp_trainer.scenario_loader import load_scenarios
+
+    tui = Path(__file__).parent / "fixtures" / "tui"
+    kb = load_kb(tui / "kb")
+    fare = load_scenarios(tui / "scenarios", set(kb.entries)).scenarios["fare"]
+    wrong, right = debrief(play_path(fare, ["refund-anyway", "agreed-steps"]), kb)
+    best = fare.choice("not-normally")
+    # why the chosen option scored as it did
+    assert wrong.why == fare.choice("refund-anyway").feedback and wrong.points["discretion"] == -1
+    # why the best option was better, in its own words and points
+    assert wrong.best_feedback == (best.feedback,) and wrong.best_points == ({"discretion": 2},)
+    # the source it rests on: the cited entry's text, with its citation
+    (source,) = wrong.sources
+    entry = kb.entries["travel-costs-refund"]
+    assert (source.citation, source.body) == (entry.citation, entry.body)
+    assert source.text.startswith("Travel costs will not normally be refunded.")
+    # a best choice needs no "better" option; its sources are its own
+    assert right.is_best and right.best_feedback == () and [c.id for c in right.sources] == ["when-sanction-applies"]
+    payload = wrong.to_dict()
+    assert payload["why"] == wrong.why and payload["best_feedback"] == [best.feedback]
+    assert payload["sources"][0]["text"] == source.text
+
+
+def test_debrief_sources_add_the_best_choices_entries_once() -> None:
+    nodes = [
+        Node("start", "Q", choices=(
+            Choice("good", "Good", "end", scores={"a": 2}, feedback="Because.", cites=("x", "y")),
+            Choice("bad", "Bad", "end", scores={"a": -1}, cites=("y",)),
+            Choice("quiet", "Quiet", "end"),
+        )),
+        ending("end"),
+    ]
+    (item,) = debrief(play_path(make(nodes), ["bad"]), None)
+    assert [c.id for c in item.sources] == ["y", "x"]  # the chosen option's entries first
+    assert item.why == "No feedback was written for this choice."
+    (quiet,) = debrief(play_path(make(nodes), ["quiet"]), None)
+    assert quiet.why.startswith("It scores nothing itself, and leads away")
+
+
 # -- property test over random graphs ---------------------------------------------------------------
 
 DIMS = ("a", "b")

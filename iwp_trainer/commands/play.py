@@ -113,19 +113,27 @@ def format_debrief(scenario: Scenario, play: Playthrough, result: Result, kb: An
             marks.append("CRITICAL")
         out.append(f"{number}. At `{item.node_id}` you chose `{item.choice_id}`"
                    + (f" ({', '.join(marks)})" if marks else ""))
+        if item.prompt:
+            out.append(_wrap(f"({item.prompt})", "     "))
         out.append(_wrap(item.chosen_text, "     "))
         out.append(f"   Points: {_points(item.points)}")
+        out.append(_wrap(f"Why: {item.why}", "   ", "  "))
         if not item.is_best and item.best_texts:
             out.append(f"   Best here: `{'`, `'.join(item.best_choice_ids)}`")
-            for text in item.best_texts:
+            for i, text in enumerate(item.best_texts):
                 out.append(_wrap(text, "     "))
-        if item.feedback:
-            out.append(_wrap(f"Feedback: {item.feedback}", "   ", "  "))
-        for cite in item.cited:
+                points = item.best_points[i] if i < len(item.best_points) else {}
+                reason = item.best_feedback[i] if i < len(item.best_feedback) else ""
+                reason = reason or "it scores nothing itself, but leads to the most points still available."
+                out.append(_wrap(f"Why it is better ({_points(points)}): {reason}", "   ", "  "))
+        for cite in item.sources:
             if cite.found:
-                out.append(f"   Policy: {cite.title} ({cite.citation})")
+                out.append(f"   Source: {cite.title} ({cite.citation})")
+                for paragraph in cite.text.split("\n"):
+                    if paragraph.strip():
+                        out.append(_wrap(paragraph, "     | "))
             else:
-                out.append(f"   Policy: `{cite.id}` (not in the knowledge base)")
+                out.append(f"   Source: `{cite.id}` (not in the knowledge base)")
     out.append("")
     if result.finished:
         out.append(f"Ending: {result.ending_title} ({result.ending_node})")

@@ -111,6 +111,11 @@ async def test_assessment_mode_gives_no_feedback_until_the_end(make_app) -> None
         text = shown(result)
         assert "FAIL" in text
         assert FARE.choice("refund-anyway").feedback in text  # the debrief explains it now
+        # ...and teaches: why the best was better, and the source sentence with its citation
+        assert FARE.choice("not-normally").feedback in text
+        assert "Why it is better" in text
+        assert "Travel costs will not normally be refunded." in text
+        assert "IWP trial FAQ, section 5: Conducting Interviews" in text
         assert services.attempts(app.store, "test")[0].mode == "assessment"
 
 

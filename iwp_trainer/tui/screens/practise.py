@@ -44,6 +44,15 @@ def _numbered(n: int, text: str) -> Table:
     return grid
 
 
+def _md(text: str) -> str:
+    """Scenario text as literal Markdown: every ASCII punctuation mark escaped, so a `*` or `#`
+    in a file is shown, never turned into formatting (CommonMark allows escaping any of them)."""
+    return "".join("\\" + ch if ch in _MD_PUNCTUATION else ch for ch in " ".join(text.split()))
+
+
+_MD_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~")
+
+
 def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 1)].rstrip() + "…"
 
@@ -557,22 +566,34 @@ class ResultScreen(IwpScreen):
         return Content(" ".join(parts))
 
     def _debrief_markdown(self, items: list[Any]) -> str:
+        """Every decision explained: why the choice scored as it did, why the best was better,
+        and the source it rests on (the KB entry's text, with its citation)."""
+        name = self.iwp.library.dimension_name
+
+        def points(table: dict[str, int]) -> str:
+            return ", ".join(f"{name(d)} {p:+d}" for d, p in table.items() if p) or "no points"
+
         out = ["## Debrief", ""]
         for n, item in enumerate(items, 1):
             mark = "✗✗ critical" if item.critical else ("✓ best" if item.is_best else "✗ not the best")
-            out.append(f"**{n}. You chose** ({mark}): {item.chosen_text}")
+            out.append(f"**{n}. You chose** ({mark}; {_md(points(item.points))}): {_md(item.chosen_text)}")
             out.append("")
-            if not item.is_best and item.best_texts:
-                for text in item.best_texts:
-                    out.append(f"- *Best:* {text}")
-                out.append("")
-            if item.feedback:
-                out.append(f"> {item.feedback}")
-                out.append("")
-            for cited in item.cited:
-                if cited.found:
-                    out.append(f"- Policy: **{cited.title}** ({cited.citation})")
+            out.append(f"- *Why:* {_md(item.why)}")
+            if not item.is_best:
+                for i, text in enumerate(item.best_texts):
+                    out.append(f"- *Best:* {_md(text)}")
+                    reason = item.best_feedback[i] if i < len(item.best_feedback) else ""
+                    gained = item.best_points[i] if i < len(item.best_points) else {}
+                    out.append(f"  - *Why it is better* ({_md(points(gained))}): "
+                               f"{_md(reason or 'it scores nothing itself, but leads to the most points still available.')}")
             out.append("")
+            for cited in item.sources:
+                if not cited.found:
+                    continue
+                out.append(f"*Source:* **{_md(cited.title)}** ({_md(cited.citation)})")
+                out.append("")
+                out.extend(f"> {line}" if line.strip() else ">" for line in cited.body.strip().splitlines())
+                out.append("")
         return "\n".join(out)
 
     def cited_entries(self) -> list[Any]:
