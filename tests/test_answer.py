@@ -245,3 +245,17 @@ def test_refusal_names_the_unmatched_words_in_quotes(shipped_kb, tmp_path) -> No
     answer = answerer.ask("wat are the circs for DV")
     assert not answer.answered
     assert "\u201cwat\u201d or \u201ccircs\u201d" in answer.reason
+
+
+def test_an_unreadable_model_falls_back_to_the_rule_and_says_so(fixtures_dir: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from iwp_trainer import ask_model
+
+    broken = tmp_path / "ask_model.json"
+    broken.write_text("{not json", encoding="utf-8")
+    monkeypatch.setattr(ask_model, "ASK_MODEL_FILE", broken)
+    answerer = open_answerer(fixtures_dir / "kb" / "good", tmp_path / "index")
+    assert answerer.model is None and "ask_model.json" in answerer.notice and "simpler" in answerer.notice
+    answer = answerer.ask("can I move a claimant from the trial group to the control group?")
+    assert answer.matches[0].entry.id == "moving-groups" and answer.outcome in ("answer", "refusal")
+    answerer.close()

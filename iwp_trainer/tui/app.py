@@ -107,6 +107,7 @@ class IwpApp(App[int]):
         self.library_revision = 0
         self.answerer: Any = None
         self.answerer_error: str | None = None
+        self._ask_notice_shown = False
         self.index_progress: tuple[int, int] = (0, 0)
         self.store: Any = None  # opened in on_mount, before any screen can record
         self.store_notice: str | None = None
@@ -218,6 +219,10 @@ class IwpApp(App[int]):
         self._close_answerer()
         self.answerer = message.answerer
         self.answerer_error = message.error
+        notice = getattr(message.answerer, "notice", "")
+        if notice and not self._ask_notice_shown:  # the model file could not be read: say so once
+            self._ask_notice_shown = True
+            self.notify(notice, severity="warning", markup=False)
         self._tell_screens()
 
     def _tell_screens(self) -> None:
