@@ -474,8 +474,10 @@ class Answerer:
             matches = [Match(self.kb.entries[hit.id], round(p, 4)) for p, hit, _ in ranked[:top]]
             return Answer(text, True, matches, 1.0, "The question asks what this entry's question (or one of "
                           "its aliases) asks.", unknown, corrections, outcome="answer", kind=kind)
-        if outcome == "refusal":
-            ranked = [r for r in ranked if r[0] >= model.topic_floor]
+        # Only close topics are listed: after a refusal, none below the floor; after an answer or a
+        # "did you mean", the others below the floor are dropped too ("How much are work coaches
+        # paid?" is not close to a bus-fare question because both say "pay").
+        ranked = [r for n, r in enumerate(ranked) if r[0] >= model.topic_floor or (n == 0 and outcome != "refusal")]
         matches = [Match(self.kb.entries[hit.id], round(p, 4)) for p, hit, _ in ranked[:top]]
         missing = [c.typed or c.word for i, c in enumerate(result.concepts)
                    if not ranked or i not in ranked[0][1].matched]

@@ -259,3 +259,10 @@ def test_an_unreadable_model_falls_back_to_the_rule_and_says_so(fixtures_dir: Pa
     answer = answerer.ask("can I move a claimant from the trial group to the control group?")
     assert answer.matches[0].entry.id == "moving-groups" and answer.outcome in ("answer", "refusal")
     answerer.close()
+
+
+def test_unrelated_entries_are_not_listed_as_close(shipped: Answerer) -> None:
+    answer = shipped.ask("do we pay bus fares if they come in every week")
+    assert answer.matches[0].entry.id == "travel-costs-refund"
+    assert "work-coach-pay" not in [m.entry.id for m in answer.matches]  # shares only "pay"
+    assert all(m.score >= shipped.model.topic_floor for m in answer.matches[1:])
