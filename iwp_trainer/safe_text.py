@@ -16,7 +16,7 @@ The replacements are visible, one character each, so a trainer can see that some
   U+061C, the line and paragraph separators U+2028 and U+2029, and lone surrogates (undecodable
   bytes) become ``�`` (U+FFFD).
 
-Newlines and tabs are kept by default (``keep="\\n\\t"``); a caller that needs one line passes
+Newlines and tabs are kept by default (``keep="\\n\\t"``; a Windows ``\\r\\n`` counts as a newline); a caller that needs one line passes
 ``keep=""`` or ``keep="\\t"``. This module never imports Textual: the app's ``tui/safe.py`` builds on it.
 """
 
@@ -82,6 +82,8 @@ def printable(text: Any, keep: str = "\n\t") -> str:
         text = str(text)
     if not _UNSAFE.search(text):  # the common case: nothing to do, no copy
         return text
+    if "\n" in keep and "\r\n" in text:
+        text = text.replace("\r\n", "\n")  # a file saved with Windows line endings
     return _UNSAFE.sub(lambda m: m.group() if m.group() in keep else _picture(m.group()), text)
 
 

@@ -42,7 +42,8 @@ def test_escape_sequences_stay_readable_with_a_visible_marker() -> None:
 def test_newlines_and_tabs_kept_unless_the_caller_wants_one_line() -> None:
     assert printable("a\nb\tc") == "a\nb\tc"
     assert printable("a\nb\tc", keep="") == "a␊b␉c"
-    assert printable("a\r\nb") == "a␍\nb"
+    assert printable("a\r\nb\rc") == "a\nb␍c"  # Windows line endings are newlines; a lone CR is not
+    assert printable("a\r\nb", keep="") == "a␍␊b"
     assert one_line("Title\nwith\r\nbreaks\tand\x1b") == "Title with breaks and␛"
 
 
