@@ -22,6 +22,7 @@ from iwp_trainer.tui import services
 from iwp_trainer.tui.commands import IwpCommands
 from iwp_trainer.tui.dialogs import HelpScreen, LearnerNameScreen
 from iwp_trainer.tui.messages import ShowEntry, ShowScenario
+from iwp_trainer.tui.safe import notify
 from iwp_trainer.tui.screens.ask import AskScreen
 from iwp_trainer.tui.screens.browse import BrowseScreen
 from iwp_trainer.tui.screens.practise import PractiseScreen
@@ -133,7 +134,7 @@ class IwpApp(App[int]):
         if not self.learner:
             self.learner = _settings_get("learner") or ""
         if self.store_notice:
-            self.notify(self.store_notice, title="Progress", severity="warning", timeout=8)
+            notify(self, self.store_notice, title="Progress", severity="warning", timeout=8)
 
     def with_learner(self, then: Callable[[], None]) -> None:
         """Run ``then`` once a learner is known: straight away, or after asking for the name (pre-filled
@@ -266,7 +267,7 @@ class IwpApp(App[int]):
             return  # Esc (or the same name): nothing changes
         name = name or settings.GUEST
         self._learner_chosen(name)
-        self.notify(f"Progress is now recorded for {name}.", title="Learner")
+        notify(self, f"Progress is now recorded for {name}.", title="Learner")
         self._revisit_progress()
 
     def _revisit_progress(self) -> None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
+
+from iwp_trainer.tui.safe import literal
 
 if TYPE_CHECKING:
     from iwp_trainer.tui.app import IwpApp
@@ -39,6 +42,18 @@ def general_commands(app: "IwpApp") -> list[tuple[str, str, Any]]:
     ]
 
 
+def highlight(matcher: Matcher, text: str) -> Content:
+    """``text`` as written with the matched letters marked (``Matcher.highlight`` would parse it as
+    markup, so a ``[link=...]`` in a citation crashed the palette)."""
+    content = literal(text, single_line=True)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, content.plain)
+    if score:
+        for offset in offsets:
+            if not content.plain[offset].isspace():
+                content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
+
+
 class IwpCommands(Provider):
     """Screens, KB entries (by question or alias) and scenarios (by title or id)."""
 
@@ -65,8 +80,9 @@ class IwpCommands(Provider):
         app_commands = general_commands(app)
         yield DiscoveryHit(app_commands[0][0], app_commands[0][2], help=app_commands[0][1])
         for scenario in app.library.scenarios.values():
-            yield DiscoveryHit(f"Scenario: {scenario.title}", partial(app.open_scenario, scenario.id),
-                               help=scenario.summary)
+            title = f"Scenario: {scenario.title}"
+            yield DiscoveryHit(literal(title, single_line=True), partial(app.open_scenario, scenario.id),
+                               text=title, help=literal(scenario.summary, single_line=True))  # type: ignore[arg-type]
         for name, help_text, command in app_commands[1:]:
             yield DiscoveryHit(name, command, help=help_text)
 
@@ -74,10 +90,11 @@ class IwpCommands(Provider):
         matcher = self.matcher(query)
         best: dict[int, tuple[float, str, str, Any]] = {}
         for text, help_text, command in self._targets():
-            score = matcher.match(text)
+            score = matcher.match(literal(text, single_line=True).plain)
             if score > 0:
                 key = id(command.func) ^ hash(command.args)  # one hit per target: its best-matching name
                 if key not in best or score > best[key][0]:
                     best[key] = (score, text, help_text, command)
         for score, text, help_text, command in sorted(best.values(), key=lambda t: -t[0]):
-            yield Hit(score, matcher.highlight(text), command, text=text, help=help_text)
+            yield Hit(score, highlight(matcher, text), command, text=text,
+                      help=literal(help_text, single_line=True))  # type: ignore[arg-type]

@@ -13,6 +13,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Markdown, Static
 
+from iwp_trainer.safe_text import printable
+from iwp_trainer.tui.safe import literal
+
 GLOBAL_HELP = """\
 ### Everywhere
 | key | does |
@@ -159,7 +162,7 @@ class ChoiceScreen(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(Content.styled(self.title_text, "bold"), classes="dialog-title")
-            yield Static(self.message, classes="dialog-message")
+            yield Static(literal(self.message), classes="dialog-message")
             with Horizontal(classes="buttons"):
                 for n, (option_id, label) in enumerate(self.options):
                     yield Button(label, id=option_id, variant="primary" if n == 0 else "default")
@@ -213,9 +216,9 @@ class EntryScreen(ModalScreen[None]):
         entry = self.entries[self.index]
         count = f" ({self.index + 1} of {len(self.entries)})" if len(self.entries) > 1 else ""
         self.query_one("#entry-heading", Static).update(Content.styled(self.heading + count, "bold"))
-        self.query_one("#entry-title", Static).update(Content.styled(entry.title, "bold"))
-        self.query_one("#entry-body", Markdown).update(entry.body)
-        self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), entry.citation))
+        self.query_one("#entry-title", Static).update(literal(entry.title, "bold"))
+        self.query_one("#entry-body", Markdown).update(printable(entry.body))
+        self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), literal(entry.citation)))
 
     def action_step(self, delta: int) -> None:
         if len(self.entries) > 1:
@@ -240,21 +243,22 @@ class AttemptScreen(ModalScreen[None]):
         attempt = self.attempt
         verdict = "PASS" if attempt.passed else "FAIL"
         with Vertical(classes="dialog wide", id="attempt-dialog"):
-            yield Static(Content.assemble((f" {verdict} ", "bold reverse"), "  ", (attempt.scenario_title, "bold"),
-                                          f"  ·  {attempt.mode}"), classes="dialog-title")
+            yield Static(Content.assemble((f" {verdict} ", "bold reverse"), "  ",
+                                          literal(attempt.scenario_title, "bold", single_line=True),
+                                          literal(f"  ·  {attempt.mode}", single_line=True)), classes="dialog-title")
             with VerticalScroll(id="attempt-scroll"):
                 scores = ", ".join(f"{self.library.dimension_name(d)} {round(f * 100)}%"
                                    for d, f in attempt.scores.items())
-                yield Static(Content.assemble(("Scores: ", "bold"), scores or "none recorded"))
+                yield Static(Content.assemble(("Scores: ", "bold"), literal(scores or "none recorded")))
                 for n, decision in enumerate(attempt.decisions, 1):
                     mark = "✗✗ critical" if decision.critical else ("✓ best" if decision.is_best else "✗ not the best")
                     points = ", ".join(f"{self.library.dimension_name(d)} {p:+d}" for d, p in decision.points.items() if p)
-                    lines = [Content(decision.choice_text),
-                             Content.styled(mark + (f" · {points}" if points else ""), "italic")]
+                    lines = [literal(decision.choice_text),
+                             literal(mark + (f" · {points}" if points else ""), "italic")]
                     for entry_id in decision.cites:
                         entry = self.library.entry(entry_id)
                         if entry is not None:
-                            lines.append(Content(f"Policy: {entry.title} ({entry.citation})"))
+                            lines.append(literal(f"Policy: {entry.title} ({entry.citation})"))
                     yield Horizontal(Static(Content.styled(f"{n}.", "bold"), classes="attempt-number"),
                                      Static(Content("\n").join(lines), classes="attempt-text"),
                                      classes="attempt-decision")

@@ -1,7 +1,7 @@
 """The one way the app shows text from files and users: as content, never as markup.
 
 Textual parses a plain ``str`` given to ``Static``, a ``Tree`` label, a ``DataTable`` cell, an
-``OptionList`` prompt, a palette hit or ``notify()`` as markup, so ``[/]`` in a KB question crashes
+``OptionList`` prompt, a palette hit, a ``border_title`` or ``notify()`` as markup, so ``[/]`` in a KB question crashes
 the app, ``[Annex A]`` vanishes and ``[@click=app.quit]`` becomes a live action. :func:`literal`
 wraps such text in a :class:`~textual.content.Content`, which is never parsed, after
 :func:`~iwp_trainer.safe_text.printable` has replaced terminal control characters and bidi controls.
@@ -9,8 +9,10 @@ wraps such text in a :class:`~textual.content.Content`, which is never parsed, a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from rich.text import Text
 from textual.content import Content
 
 from iwp_trainer.safe_text import one_line, printable
@@ -24,6 +26,22 @@ def literal(text: Any, style: str = "", *, single_line: bool = False) -> Content
     """
     safe = one_line(text) if single_line else printable(text)
     return Content.styled(safe, style) if style else Content(safe)
+
+
+def literal_text(text: Any, style: str = "", *, single_line: bool = True) -> Text:
+    """:func:`literal` as a Rich ``Text``, for the widgets that take Rich text rather than Content
+    (``Tree`` labels, ``DataTable`` cells, Rich tables); one line unless ``single_line=False``."""
+    return Text(one_line(text) if single_line else printable(text), style=style)
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]{}()<>#+\-.!|~&])")
+
+
+def markdown_literal(text: Any) -> str:
+    """``text`` for one line of a Markdown document that shows it as written: every Markdown
+    punctuation mark is backslash-escaped (CommonMark allows that for any ASCII punctuation), so a
+    ``[link](...)``, a ``*`` or a leading ``#`` in scenario text is not formatting."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", one_line(text))
 
 
 def notify(target: Any, message: Any, **kwargs: Any) -> None:

@@ -15,6 +15,9 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from iwp_trainer.safe_text import one_line
+from iwp_trainer.tui.safe import literal
+
 # (mode, key, label) in the order the navigation bar shows them.
 NAV_ITEMS: tuple[tuple[str, str, str], ...] = (
     ("ask", "F2", "Ask"),
@@ -70,16 +73,17 @@ class NavBar(Static):
             tabs = title + Content("│") + tabs
         right = Content("")
         if self.learner:
+            learner = one_line(self.learner)
             room = width - tabs.cell_length - 2
-            for text in (f"Learner: {self.learner}", self.learner):
+            for text in (f"Learner: {learner}", learner):
                 if len(text) <= room:
                     break
             else:
-                text = self.learner[: max(0, room - 1)] + "…" if room > 4 else ""
+                text = learner[: max(0, room - 1)] + "…" if room > 4 else ""
             if text:
-                right = Content.from_markup(" [dim]$text[/] ", text=text)
+                right = Content.assemble(" ", literal(text, "dim"), " ")
         if self.status:
-            candidate = Content.from_markup(" [dim]$extra[/] ", extra=self.status)
+            candidate = Content.assemble(" ", literal(self.status, "dim", single_line=True), " ")
             if tabs.cell_length + right.cell_length + candidate.cell_length <= width:
                 right = candidate + right
         gap = max(0, width - tabs.cell_length - right.cell_length)
@@ -125,7 +129,7 @@ class ScoreBar(Static):
         else:
             style = "$text-success" if self.fraction >= 0.999 else ("$text-warning" if self.fraction > 0 else "$text-error")
         return Content.assemble(
-            (self.label[: self.label_width].ljust(self.label_width), "bold"),
+            (one_line(self.label)[: self.label_width].ljust(self.label_width), "bold"),
             " ",
             (bar_text(self.fraction, bar_width), style),
             f" {_num(self.earned)}/{_num(self.best)} {pct:>3}%" if self.points else f" {pct:>3}%",

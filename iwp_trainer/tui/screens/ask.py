@@ -20,7 +20,9 @@ from textual.widgets import Input, Label, Markdown, OptionList, ProgressBar, Sta
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from iwp_trainer.safe_text import printable
 from iwp_trainer.tui import services
+from iwp_trainer.tui.safe import literal, notify
 from iwp_trainer.tui.screens.base import IwpScreen
 
 MAX_RELATED = 9
@@ -134,7 +136,7 @@ def related_list(heading: str, titles: list[str], start: int = 0) -> Vertical:
     rows: list[Any] = [Static(Content.styled(heading, "bold"))]
     for n, title in list(enumerate(titles, start=1))[start:]:
         rows.append(Horizontal(Static(Content.styled(f"[{n}]", "bold"), classes="related-key"),
-                               Static(title, classes="related-text"), classes="related-row"))
+                               Static(literal(title), classes="related-text"), classes="related-row"))
     return Vertical(*rows, classes="related")
 
 
@@ -142,7 +144,7 @@ def terms_line(terms: list[tuple[str, str]]) -> Static:
     """The acronyms an answer uses, spelled out from the glossary."""
     pieces: list[Content | str] = [Content.styled("Terms: ", "bold")]
     for n, (term, meaning) in enumerate(terms):
-        pieces += [" · " if n else "", Content.styled(term, "bold"), f" {meaning}"]
+        pieces += [" · " if n else "", literal(term, "bold"), literal(f" {meaning}")]
     return Static(Content.assemble(*pieces), classes="terms")
 
 
@@ -164,7 +166,7 @@ class Exchange(Vertical):
 
     def compose(self) -> ComposeResult:
         who = "Opened" if self.opened else "You"
-        yield Static(Content.assemble((f"{who}: ", "bold"), self.question), classes="question")
+        yield Static(Content.assemble((f"{who}: ", "bold"), literal(self.question)), classes="question")
         yield Static(Content.styled("Looking for an answer…", "italic"), classes="pending")
 
     def show_entry(self, entry: Any, related: list[Any], note: str = "",
@@ -173,11 +175,12 @@ class Exchange(Vertical):
         self.answered = True
         self.related = related[:MAX_RELATED]
         # The source sits right under the title so it is on screen even when the body is long.
-        parts: list[Any] = [Static(Content.styled(entry_title(entry), "bold"), classes="answer-title"),
-                            Static(Content.assemble(("Source: ", "bold"), entry_citation(entry)), classes="citation")]
+        parts: list[Any] = [Static(literal(entry_title(entry), "bold"), classes="answer-title"),
+                            Static(Content.assemble(("Source: ", "bold"), literal(entry_citation(entry))),
+                                   classes="citation")]
         if note:
-            parts.append(Static(Content.styled(note, "italic"), classes="answer-note"))
-        parts.append(Markdown(getattr(entry, "body", "") or "", classes="answer-body"))
+            parts.append(Static(literal(note, "italic"), classes="answer-note"))
+        parts.append(Markdown(printable(getattr(entry, "body", "") or ""), classes="answer-body"))
         if terms:
             parts.append(terms_line(terms))
         if self.related:
@@ -219,9 +222,9 @@ class Exchange(Vertical):
         parts: list[Any] = [Static(Content.styled("I can't answer that with confidence from the IWP guidance.",
                                                   "bold"), classes="answer-title")]
         if note:
-            parts.append(Static(Content.styled(note, "italic"), classes="answer-note"))
+            parts.append(Static(literal(note, "italic"), classes="answer-note"))
         if reason:
-            parts.append(Static(reason, classes="answer-note"))
+            parts.append(Static(literal(reason), classes="answer-note"))
         if self.related:
             parts.append(self._related_list("Closest topics"))
         else:
@@ -238,7 +241,8 @@ class Exchange(Vertical):
     def show_error(self, message: str) -> None:
         self.answered = None
         self.remove_children(".pending")
-        self.mount(Static(Content.assemble(("Search is unavailable: ", "bold"), message), classes="answer error"))
+        self.mount(Static(Content.assemble(("Search is unavailable: ", "bold"), literal(message)),
+                          classes="answer error"))
 
     def mark_unhelpful(self) -> None:
         self.helpful = False
@@ -320,7 +324,7 @@ Type a question in your own words and press **Enter**. The answer shows its **so
         elif self.iwp.answerer_error:
             status.display = True
             see = " See Problems (F6)." if self.iwp.library.diagnostics else ""
-            label.update(f"Ask is unavailable: {self.iwp.answerer_error.rstrip('.')}.{see}")
+            label.update(literal(f"Ask is unavailable: {self.iwp.answerer_error.rstrip('.')}.{see}"))
             bar.display = False
             for exchange in self.pending:
                 exchange.show_error(self.iwp.answerer_error)
@@ -433,7 +437,7 @@ Type a question in your own words and press **Enter**. The answer shows its **so
         try:
             self.iwp.store.record_question(self.iwp.learner or "guest", question, answered, helpful=helpful)
         except Exception as exc:
-            self.notify(f"Could not record the question: {exc}", severity="warning")
+            notify(self, f"Could not record the question: {exc}", severity="warning")
 
     def _latest(self) -> Exchange | None:
         exchanges = list(self.query(Exchange))
@@ -514,7 +518,7 @@ Type a question in your own words and press **Enter**. The answer shows its **so
         if not entries:
             options.display = False
             return
-        options.add_options([Option(entry_title(e), id=e.id) for e in entries])
+        options.add_options([Option(literal(entry_title(e), single_line=True), id=e.id) for e in entries])
         options.display = True
 
     def _hide_suggestions(self) -> None:

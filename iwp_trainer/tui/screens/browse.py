@@ -12,8 +12,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Markdown, Static, Tree
 
+from iwp_trainer.safe_text import printable
 from iwp_trainer.tui import services
 from iwp_trainer.tui.messages import ShowEntry
+from iwp_trainer.tui.safe import literal, literal_text
 from iwp_trainer.tui.screens.ask import related_list, terms_line
 from iwp_trainer.tui.screens.base import IwpScreen
 from iwp_trainer.tui.widgets import EllipsisTree
@@ -78,17 +80,18 @@ its source, its related entries and the scenarios that cite it.
         for entry in lib.entries.values():
             documents.setdefault(entry.source_document, {}).setdefault(entry.source_section, []).append(entry)
         for document in sorted(documents, key=natural_key):
-            doc_node = tree.root.add(document, data=("document", document), expand=True)
+            doc_node = tree.root.add(literal_text(document), data=("document", document), expand=True)
             for section in sorted(documents[document], key=natural_key):
                 entries = documents[document][section]
-                sec_node = doc_node.add(f"{section} ({len(entries)})", data=("section", section), expand=True)
+                sec_node = doc_node.add(literal_text(f"{section} ({len(entries)})"), data=("section", section),
+                                        expand=True)
                 for entry in sorted(entries, key=lambda e: e.question.casefold()):
-                    sec_node.add_leaf(entry.question, data=("entry", entry.id))
+                    sec_node.add_leaf(literal_text(entry.question), data=("entry", entry.id))
         terms = services.glossary_terms(lib.glossary)
         if terms:
             gloss = tree.root.add(f"{GLOSSARY} ({len(terms)})", data=("glossary", GLOSSARY))
             for term, _meaning in terms:
-                gloss.add_leaf(term, data=("term", term))
+                gloss.add_leaf(literal_text(term), data=("term", term))
         if self._pending_entry:
             self.show_entry(self._pending_entry)
         elif self.current is not None and getattr(self.current, "id", None) in lib.entries:
@@ -126,9 +129,9 @@ its source, its related entries and the scenarios that cite it.
         self.current = entry
         self.related = [lib.entries[i] for i in entry.related if i in lib.entries]
         self.citing = lib.cited_by.get(entry.id, [])
-        self.query_one("#entry-title", Static).update(Content.styled(entry.question, "bold"))
-        self.query_one("#entry-body", Markdown).update(entry.body)
-        self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), entry.citation))
+        self.query_one("#entry-title", Static).update(literal(entry.question, "bold"))
+        self.query_one("#entry-body", Markdown).update(printable(entry.body))
+        self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), literal(entry.citation)))
         terms = services.acronyms(f"{entry.question}\n{entry.body}", lib.glossary)
         self.query_one("#entry-terms", Static).update(terms_line(terms).render() if terms else "")
         self._set_related(related_list("Related (press the number to open):", [e.question for e in self.related])
@@ -136,7 +139,7 @@ its source, its related entries and the scenarios that cite it.
         cited = self.query_one("#entry-cited-by", Static)
         if self.citing:
             lines = [Content.styled("Scenarios that cite it (s to practise):", "bold")]
-            lines += [Content(f"  • {s.title} ({s.level})") for s in self.citing]
+            lines += [literal(f"  • {s.title} ({s.level})", single_line=True) for s in self.citing]
             cited.update(Content("\n").join(lines))
         else:
             cited.update(Content.styled("No scenario cites this entry yet.", "dim"))
@@ -150,10 +153,11 @@ its source, its related entries and the scenarios that cite it.
         aliases: tuple[str, ...] = ()
         if glossary is not None and term in getattr(glossary, "terms", {}):
             aliases = tuple(getattr(glossary.terms[term], "forms", ())[1:])  # once each, whatever the case
-        self.query_one("#entry-title", Static).update(Content.styled(term, "bold"))
-        self.query_one("#entry-body", Markdown).update(meaning)
+        self.query_one("#entry-title", Static).update(literal(term, "bold"))
+        self.query_one("#entry-body", Markdown).update(printable(meaning))
         self.query_one("#entry-citation", Static).update(Content.styled("Glossary (kb/glossary.yaml)", "dim"))
-        self._set_related(Static(Content.assemble(("Also written: ", "bold"), ", ".join(aliases)), classes="related")
+        self._set_related(Static(Content.assemble(("Also written: ", "bold"), literal(", ".join(aliases))),
+                                 classes="related")
                           if aliases else None)
         self.query_one("#entry-cited-by", Static).update("")
         self.query_one("#entry-terms", Static).update("")
@@ -161,7 +165,7 @@ its source, its related entries and the scenarios that cite it.
     def _display_branch(self, label: str, count: int, what: str) -> None:
         self.current = None
         self.related, self.citing = [], []
-        self.query_one("#entry-title", Static).update(Content.styled(label, "bold"))
+        self.query_one("#entry-title", Static).update(literal(label, "bold"))
         self.query_one("#entry-body", Markdown).update(
             f"{count} {what}. Press Enter to open or close the branch, ↓ to choose one.")
         for name in ("#entry-citation", "#entry-cited-by", "#entry-terms"):
@@ -185,7 +189,7 @@ its source, its related entries and the scenarios that cite it.
             self._display_term(key)
         elif kind in ("document", "section", "glossary"):
             count = sum(1 for n in _walk(event.node) if n.data and n.data[0] in ("entry", "term"))
-            self._display_branch(str(event.node.label).rsplit(" (", 1)[0], count,
+            self._display_branch(key, count,
                                  "terms" if kind == "glossary" else "entries")
 
     # --- keys ----------------------------------------------------------------------------------

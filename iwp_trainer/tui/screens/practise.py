@@ -20,10 +20,12 @@ from textual.widgets import DataTable, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from iwp_trainer.engine import Playthrough, debrief
+from iwp_trainer.safe_text import one_line, printable
 from iwp_trainer.store import Outcome
 from iwp_trainer.tui import services
 from iwp_trainer.tui.dialogs import ChoiceScreen, EntryScreen
 from iwp_trainer.tui.messages import ShowScenario
+from iwp_trainer.tui.safe import literal, literal_text, markdown_literal, notify
 from iwp_trainer.tui.screens.base import IwpScreen
 from iwp_trainer.tui.widgets import RowTable, ScoreBar
 
@@ -40,17 +42,14 @@ def _numbered(n: int, text: str) -> Table:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=2, justify="right")
     grid.add_column(ratio=1)
-    grid.add_row(Text(f"{n}.", style="bold"), Text(text))
+    grid.add_row(Text(f"{n}.", style="bold"), literal_text(text, single_line=False))
     return grid
 
 
 def _md(text: str) -> str:
-    """Scenario text as literal Markdown: every ASCII punctuation mark escaped, so a `*` or `#`
-    in a file is shown, never turned into formatting (CommonMark allows escaping any of them)."""
-    return "".join("\\" + ch if ch in _MD_PUNCTUATION else ch for ch in " ".join(text.split()))
-
-
-_MD_PUNCTUATION = frozenset("\\`*_{}[]()<>#+-.!|~")
+    """Scenario text as literal Markdown on one line: every Markdown punctuation mark escaped, so a
+    `*` or `#` in a file is shown, never turned into formatting; control characters made visible."""
+    return markdown_literal(text)
 
 
 def _fit(text: str, width: int) -> str:
@@ -134,7 +133,8 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
         table.add_column("Your best", key="best", width=best_w)
         for scenario, dims, cell in rows:
             mark = "↻ " if scenario.id in unfinished else "  "
-            table.add_row(mark + _fit(scenario.title, title_w - 2), scenario.level, _fit(dims, dims_w), cell, key=scenario.id)
+            table.add_row(literal_text(mark + _fit(one_line(scenario.title), title_w - 2)), literal_text(scenario.level),
+                          literal_text(_fit(dims, dims_w)), cell, key=scenario.id)
         target = self._pending_select or keep
         self._pending_select = None
         if target and target in lib.scenarios:
@@ -174,9 +174,10 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
         waiting = [a for a in services.unfinished(self.iwp.store, self.iwp.learner or "guest")
                    if a.scenario_id == scenario.id and a.choice_ids]
         note = ("\n↻ You have an unfinished attempt: Enter offers to resume it." if waiting else "")
-        summary.update(Content.assemble((scenario.title, "bold"), "\n", scenario.summary, "\n",
-                                        (f"Scores {dims}. Pass mark {round(scenario.pass_mark * 100)}% in each, "
-                                         "with no critical mistake.", "dim"), (note, "bold")))
+        summary.update(Content.assemble(literal(scenario.title, "bold", single_line=True), "\n",
+                                        literal(scenario.summary), "\n",
+                                        (printable(f"Scores {dims}. Pass mark {round(scenario.pass_mark * 100)}% in each, "
+                                         "with no critical mistake."), "dim"), (note, "bold")))
 
     @on(DataTable.RowSelected, "#scenario-table")
     def row_selected(self) -> None:
@@ -216,7 +217,7 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
         self.app.push_screen(
             ChoiceScreen(
                 "Unfinished attempt",
-                f"You have an unfinished {attempt.mode} attempt at “{scenario.title}” "
+                f"You have an unfinished {attempt.mode} attempt at “{one_line(scenario.title)}” "
                 f"({len(attempt.choice_ids)} decision{'s' if len(attempt.choice_ids) != 1 else ''} made)."
                 + (" The scenario file has changed since: resuming replays your choices on the new version."
                    if attempt.scenario_sha256 and attempt.scenario_sha256 != scenario.sha256 else ""),
@@ -277,12 +278,12 @@ class PlayScreen(IwpScreen):
     def _heading(self) -> Content:
         mode = "Practice mode: feedback after each decision" if self.mode == PRACTICE else \
             "Assessment mode: feedback at the end"
-        return Content.assemble((self.scenario.title, "bold"), "  ·  ", (mode, "italic"))
+        return Content.assemble(literal(self.scenario.title, "bold", single_line=True), "  ·  ", (mode, "italic"))
 
     def on_mount(self) -> None:
         super().on_mount()
         if self.resume_error:
-            self.notify(f"Could not resume: {self.resume_error}. Starting again.", severity="warning")
+            notify(self, f"Could not resume: {self.resume_error}. Starting again.", severity="warning")
             services.call_store(self, "abandon_attempt", self.resume.id)
         self._render_lines(len(self.play.transcript))
         self._show_choices()
@@ -302,7 +303,7 @@ class PlayScreen(IwpScreen):
     def _line(self, speaker: str, text: str) -> Static:
         coach = speaker == self.scenario.speaker_name("coach")
         label = f"{speaker} (you)" if coach and speaker.lower() != "you" else speaker
-        return Static(Content.assemble((f"{label}: ", "bold"), text),
+        return Static(Content.assemble(literal(f"{label}: ", "bold", single_line=True), literal(text)),
                       classes="line coach" if coach else "line other")
 
     def _render_lines(self, upto: int) -> None:
@@ -329,12 +330,12 @@ class PlayScreen(IwpScreen):
         else:
             lines.append(Content.styled("✗ Not the best choice", "bold"))
             for text in decision.best_choice_texts:
-                lines.append(Content.assemble(("Best: ", "bold"), text))
+                lines.append(Content.assemble(("Best: ", "bold"), literal(text)))
         if decision.feedback:
-            lines.append(Content(decision.feedback))
+            lines.append(literal(decision.feedback))
         points = ", ".join(f"{self.iwp.library.dimension_name(d)} {p:+d}" for d, p in decision.points.items() if p)
         if points:
-            lines.append(Content.styled(f"Points: {points}", "italic"))
+            lines.append(literal(f"Points: {points}", "italic"))
         if decision.cites:
             lines.append(Content.styled("Press c to read the cited policy answer.", "italic"))
         kind = "critical" if decision.critical else ("best" if decision.is_best else "notbest")
@@ -439,7 +440,7 @@ class PlayScreen(IwpScreen):
 
     def _show_status(self, text: str, error: bool) -> None:
         status = self.query_one("#save-status", Static)
-        status.update(Content(text))  # the store's words name a file: shown as text, never markup
+        status.update(literal(text))  # the store's words name a file: shown as written, never markup
         status.display = bool(text)
         status.set_class(error, "error")
 
@@ -534,7 +535,8 @@ class ResultScreen(IwpScreen):
         lib = self.iwp.library
         with VerticalScroll(id="result-scroll"):
             verdict = result_words(result.passed)
-            yield Static(Content.assemble((f" {verdict} ", "bold reverse"), "  ", (self.scenario.title, "bold"),
+            yield Static(Content.assemble((f" {verdict} ", "bold reverse"), "  ",
+                                          literal(self.scenario.title, "bold", single_line=True),
                                           "  ", (f"Score {round(result.score * 100)}%", "bold")),
                          id="verdict", classes="pass" if result.passed else "fail")
             yield Static(self._explain(), id="verdict-reason")
@@ -563,7 +565,7 @@ class ResultScreen(IwpScreen):
             parts.append(f"Below the pass mark of {round(result.pass_mark * 100)}%: {', '.join(low)}.")
         if result.passed:
             parts.append(f"Every dimension reached the pass mark of {round(result.pass_mark * 100)}%.")
-        return Content(" ".join(parts))
+        return literal(" ".join(parts))
 
     def _debrief_markdown(self, items: list[Any]) -> str:
         """Every decision explained: why the choice scored as it did, why the best was better,
@@ -592,7 +594,8 @@ class ResultScreen(IwpScreen):
                     continue
                 out.append(f"*Source:* **{_md(cited.title)}** ({_md(cited.citation)})")
                 out.append("")
-                out.extend(f"> {line}" if line.strip() else ">" for line in cited.body.strip().splitlines())
+                body = printable(cited.body.strip())
+                out.extend(f"> {line}" if line.strip() else ">" for line in body.splitlines())
                 out.append("")
         return "\n".join(out)
 

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from iwp_trainer.diagnostics import Diagnostic, format_diagnostic
 from iwp_trainer.tui.screens.base import IwpScreen
+from iwp_trainer.tui.safe import literal
 
 
 def short_path(path: str) -> str:
@@ -60,16 +61,16 @@ with everything that is valid. Fix the file in your editor, then press **Ctrl+R*
         if diags:
             summary.update(Content.assemble(
                 (f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}", "bold"),
-                f" in {short_path(str(self.iwp.kb_dir))} and {short_path(str(self.iwp.scenarios_dir))}. "
+                literal(f" in {short_path(str(self.iwp.kb_dir))} and {short_path(str(self.iwp.scenarios_dir))}. "
                 f"{loaded(self.iwp.library)} "
-                "Fix the files, then press Ctrl+R to re-read them."))
+                "Fix the files, then press Ctrl+R to re-read them.")))
         else:
             summary.update(Content.assemble(("No problems.", "bold"), f" {loaded(self.iwp.library)} "
                                             "Ctrl+R re-reads the files after editing."))
         options = self.query_one("#problem-list", OptionList)
         options.clear_options()
         options.add_options([
-            Option(Content.assemble(("✗ " if d.severity == "error" else "! ", "bold"), format_diagnostic(shown_path(d))),
+            Option(Content.assemble(("✗ " if d.severity == "error" else "! ", "bold"), literal(format_diagnostic(shown_path(d)))),
                    id=str(n))
             for n, d in enumerate(diags)
         ])
@@ -82,10 +83,10 @@ with everything that is valid. Fix the file in your editor, then press **Ctrl+R*
     @on(OptionList.OptionHighlighted, "#problem-list")
     def highlighted(self, event: OptionList.OptionHighlighted) -> None:
         diag = self._diags[int(event.option.id or 0)]
-        detail = [Content.assemble(("Where: ", "bold"), shown_path(diag).location),
-                  Content.assemble(("What: ", "bold"), f"{diag.severity} {diag.code}: {diag.message}")]
+        detail = [Content.assemble(("Where: ", "bold"), literal(shown_path(diag).location)),
+                  Content.assemble(("What: ", "bold"), literal(f"{diag.severity} {diag.code}: {diag.message}"))]
         if diag.hint:
-            detail.append(Content.assemble(("How to fix: ", "bold"), diag.hint))
+            detail.append(Content.assemble(("How to fix: ", "bold"), literal(diag.hint)))
         self.query_one("#problem-detail", Static).update(Content("\n").join(detail))
 
 

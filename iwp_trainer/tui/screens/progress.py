@@ -13,6 +13,8 @@ from textual.widgets import DataTable, Static
 
 from iwp_trainer.tui import services
 from iwp_trainer.tui.dialogs import AttemptScreen
+from iwp_trainer.safe_text import one_line
+from iwp_trainer.tui.safe import literal, literal_text
 from iwp_trainer.tui.screens.base import IwpScreen
 from iwp_trainer.tui.widgets import RowTable, ScoreBar, TrendLine, bar_text
 
@@ -77,13 +79,13 @@ Unfinished attempts can be resumed from Practise.
         where = "" if getattr(self.iwp.store, "persistent", True) else " (this session only: recording is off)"
         summary = self.query_one("#progress-summary", Static)
         if not finished:
-            summary.update(Content.assemble((f"Progress for {learner}{where}", "bold"), "\n",
+            summary.update(Content.assemble(literal(f"Progress for {learner}{where}", "bold", single_line=True), "\n",
                                             "No finished attempts yet. Practise a scenario (F4) and your results "
                                             "will show here."
                                             + (f" {open_count} unfinished." if open_count else "")))
         else:
             summary.update(Content.assemble(
-                (f"Progress for {learner}{where}", "bold"), "\n",
+                literal(f"Progress for {learner}{where}", "bold", single_line=True), "\n",
                 f"{len(finished)} finished attempt{'s' if len(finished) != 1 else ''}: {passed} passed, "
                 f"{len(finished) - passed} failed" + (f"; {open_count} unfinished" if open_count else "") + "."))
         self._draw_charts(finished)
@@ -100,7 +102,7 @@ Unfinished attempts can be resumed from Practise.
         rows = []
         for attempt in reversed(finished):
             pct = f"{round(attempt.fraction * 100):>3}%"
-            rows.append((_when(attempt.finished_at or attempt.started_at), attempt.scenario_title, attempt.mode,
+            rows.append((_when(attempt.finished_at or attempt.started_at), one_line(attempt.scenario_title), attempt.mode,
                          "PASS" if attempt.passed else "FAIL",
                          pct if narrow else f"{bar_text(attempt.fraction, 8)} {pct}", str(attempt.id)))
         labels = ("When (UTC)", "Scenario", "Mode", "Result", "Score")
@@ -113,7 +115,7 @@ Unfinished attempts can be resumed from Practise.
         for when, title, mode, result, score, key in rows:
             if len(title) > widths[1]:
                 title = title[: widths[1] - 1].rstrip() + "…"
-            table.add_row(when, title, mode, result, score, key=key)
+            table.add_row(when, literal_text(title), literal_text(mode), result, score, key=key)
         if row and table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
 
@@ -141,7 +143,7 @@ Unfinished attempts can be resumed from Practise.
             row.compose_add_child(ScoreBar(lib.dimension_name(dim), round(latest * 100), 100, latest, points=False))
             row.compose_add_child(TrendLine(values, classes="dimension-spark"))
             tries = f"{len(values)} {'try' if len(values) == 1 else 'tries'}"
-            row.compose_add_child(Static(f"{tries}, best {round(max(values) * 100)}%",
+            row.compose_add_child(Static(literal(f"{tries}, best {round(max(values) * 100)}%"),
                                          classes="dimension-note"))
         charts.mount_all(widgets)
 
