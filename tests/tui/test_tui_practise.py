@@ -39,7 +39,7 @@ async def test_list_shows_title_level_dimensions_and_best(make_app) -> None:
         screen = await open_practise(pilot, "fare")
         table = screen.query_one(DataTable)
         assert table.row_count == len(SCENARIOS)
-        row = table.get_row("fare")
+        row = [str(cell) for cell in table.get_row("fare")]  # cells are Text: shown as written, never markup
         assert row[0].strip() == FARE.title and row[1] == FARE.level
         assert row[2] == "Discretion, Sanctions"
         assert row[3] == "not tried"
@@ -166,7 +166,7 @@ async def test_leaving_keeps_the_attempt_to_resume(make_app) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
         unfinished = services.unfinished(app.store, "test")
         assert [a.choice_ids for a in unfinished] == [("not-normally",)]
-        assert app.screen.query_one(DataTable).get_row("fare")[0].startswith("↻ ")
+        assert str(app.screen.query_one(DataTable).get_row("fare")[0]).startswith("↻ ")
         assert app.screen.query_one(DataTable).get_row("fare")[3] == "unfinished"  # not "not tried"
         assert "unfinished attempt" in str(app.screen.query_one("#scenario-summary").render())
         await pilot.press("enter")
@@ -204,7 +204,7 @@ async def test_an_attempt_with_no_decisions_is_not_offered_for_resuming(make_app
         scenario = SCENARIOS["fare"]
         app.store.start_attempt("test", scenario.id, scenario.title, scenario.sha256, "practice", 1, {})
         await open_practise(pilot, "fare")
-        assert app.screen.query_one(DataTable).get_row("fare")[0].startswith("  ")
+        assert str(app.screen.query_one(DataTable).get_row("fare")[0]).startswith("  ")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
         statuses = [a.status for a in services.attempts(app.store, "test")]
