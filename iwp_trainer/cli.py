@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from iwp_trainer import __version__, paths
+from iwp_trainer.safe_text import PrintableStream
 
 # Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -111,6 +112,19 @@ def _fill_closed_streams() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _fill_closed_streams()
+    # Text from files and users reaches the terminal only through printable(): an ESC, OSC 52 or bidi
+    # override in a KB entry, scenario or learner name shows as a placeholder (stderr keeps \r for
+    # progress bars; diagnostics replace it themselves).
+    streams = sys.stdout, sys.stderr
+    sys.stdout = PrintableStream(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = PrintableStream(sys.stderr, keep="\n\t\r")  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(only=requested_command(argv))
     args = resolve_paths(parser.parse_args(argv))

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Literal, TextIO
 
+from iwp_trainer.safe_text import json_safe, one_line
+
 Severity = Literal["error", "warning"]
 
 
@@ -65,18 +67,19 @@ class Diagnostic:
 
 
 def format_diagnostic(diag: Diagnostic) -> str:
-    """``file:line:col: error CODE: message (hint)``: the one way problems are printed."""
+    """``file:line:col: error CODE: message (hint)``: the one way problems are printed, always on
+    one line and with control characters (from a file name or a quoted value) made visible."""
     text = f"{diag.location}: {diag.severity} {diag.code}: {diag.message}"
     if diag.hint:
         text += f" ({diag.hint})"
-    return text
+    return one_line(text)
 
 
 def print_diagnostics(diags: Iterable[Diagnostic], stream: TextIO, as_json: bool = False) -> None:
     """Print problems sorted by file and line, as text lines or as one JSON object per line."""
     for diag in sorted(diags, key=lambda d: (d.file, d.line or 0, d.col or 0, d.code)):
         if as_json:
-            stream.write(json.dumps(diag.to_dict(), ensure_ascii=False) + "\n")
+            stream.write(json_safe(json.dumps(diag.to_dict(), ensure_ascii=False)) + "\n")
         else:
             stream.write(format_diagnostic(diag) + "\n")
 

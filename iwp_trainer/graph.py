@@ -8,6 +8,7 @@ and its points, and critical choices drawn thick and red with ``CRITICAL`` in th
 
 from __future__ import annotations
 
+from iwp_trainer.safe_text import one_line, printable
 from iwp_trainer.scenario import Choice, Node, Scenario
 
 FORMATS: tuple[str, ...] = ("mermaid", "dot")
@@ -54,14 +55,18 @@ def node_label(scenario: Scenario, node: Node) -> str:
 
 
 def _mermaid_text(text: str) -> str:
-    return (text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    """Text for inside a quoted Mermaid label: one line (a line break would end the statement),
+    control characters as placeholders, and Mermaid's special characters as its ``#...;`` codes."""
+    return (one_line(text).replace("#", "#35;").replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
             .replace("|", "#124;"))
 
 
 def to_mermaid(scenario: Scenario) -> str:
     """A Mermaid ``flowchart``: paste it into any Markdown viewer that renders Mermaid."""
     ids = {node_id: f"n{i}" for i, node_id in enumerate(scenario.nodes)}
-    lines = [f"%% {scenario.id}: {scenario.title}", "flowchart TD"]
+    # A comment runs to the end of the line, so the title must stay on it: a line break in the title
+    # would otherwise start a line of Mermaid of the trainer's choosing.
+    lines = [f"%% {scenario.id}: {one_line(scenario.title)}", "flowchart TD"]
     for node_id, node in scenario.nodes.items():
         label = _mermaid_text(node_label(scenario, node)).replace(": ", "<br/>", 1)
         if node.is_ending:
@@ -108,7 +113,10 @@ def to_mermaid(scenario: Scenario) -> str:
 
 
 def _dot_text(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A quoted DOT string: backslashes (DOT's own escapes such as ``\\l``), quotes and line breaks
+    escaped, control characters as placeholders."""
+    text = printable(text, keep="\n").replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + text + '"'
 
 
 def to_dot(scenario: Scenario) -> str:

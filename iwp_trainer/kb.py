@@ -18,6 +18,7 @@ import yaml
 
 from iwp_trainer.diagnostics import Diagnostic
 from iwp_trainer.files import FileTooLarge, NotRegularFile, listed_files, read_regular
+from iwp_trainer.safe_text import describe, unsafe_chars
 from iwp_trainer.glossary import (
     GLOSSARY_FILE,
     Glossary,
@@ -245,6 +246,9 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
             "kb-type", "front matter must be a mapping of keys (id, question, source, ...)", path, first))
         return None
     lines = key_lines(node, first)
+    # Reported as errors (so `check` fails) but the entry still loads: the app and every command show
+    # each such character as a visible placeholder, and one pasted-in mark should not hide an answer.
+    control = control_char_diagnostics(meta, lines, body, split[3], path)
     for name, line in duplicate_keys(node, first):
         diags.append(Diagnostic.error("kb-duplicate-key", f"key `{name}` appears twice", path, line))
     entry_id = _required_text(meta, "id", lines, path, diags)
@@ -273,7 +277,9 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
                 "kb-unknown-key", f"unknown key `{key}` is ignored", path, lines.key(str(key)),
                 hint="known keys: " + ", ".join(KNOWN_KEYS)))
     if any(d.severity == "error" for d in diags[before:]):
+        diags.extend(control)
         return None
+    diags.extend(control)
     assert entry_id and question and document and section is not None
     assert aliases is not None and tags is not None and related is not None
     if not body.strip():
@@ -282,6 +288,51 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
     entry = Entry(entry_id, question, aliases, tags, document, section, related,
                   body.strip("\n"), path, lines.key("id"))
     return entry, lines
+
+
+CONTROL_HINT = "delete it: pasted text often brings such characters in; until then it is shown as a placeholder"
+MAX_CONTROL_REPORTS = 10  # per file: enough to find them, without burying other problems
+
+
+def _control_message(where: str, text: str) -> str:
+    found = unsafe_chars(text)
+    names = ", ".join(dict.fromkeys(describe(char) for _offset, char in found))
+    return f"{where} contains {names}: a terminal control character or bidi control"
+
+
+def control_char_diagnostics(meta: dict[str, Any], lines: KeyLines, body: str, body_line: int,
+                             path: Path) -> list[Diagnostic]:
+    """``kb-control-char`` for each front-matter value and body line holding a character that
+    :func:`~iwp_trainer.safe_text.printable` would replace (ESC, other C0/C1 controls, bidi)."""
+    out: list[Diagnostic] = []
+
+    def visit(value: Any, where: str, line: int, key_lines_: KeyLines, key: str) -> None:
+        if isinstance(value, str):
+            if unsafe_chars(value):
+                out.append(Diagnostic.error("kb-control-char", _control_message(where, value), path, line,
+                                            hint=CONTROL_HINT))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                visit(item, f"item {index + 1} of `{where.strip('`')}`", key_lines_.item(key, index), key_lines_, key)
+        elif isinstance(value, dict):
+            child = key_lines_.children.get(key, KeyLines(start=line))
+            for name, item in value.items():
+                visit(item, f"`{where.strip('`')}.{name}`", child.key(str(name)), child, str(name))
+
+    for name, value in meta.items():
+        visit(value, f"`{name}`", lines.key(str(name)), lines, str(name))
+    for number, text in enumerate(body.split("\n")):
+        found = unsafe_chars(text[:-1] if text.endswith("\r") else text)  # a Windows line ending is fine
+        if found:
+            out.append(Diagnostic.error("kb-control-char", _control_message("the answer text", text.rstrip("\r")),
+                                        path, body_line + number, found[0][0] + 1, hint=CONTROL_HINT))
+    if len(out) > MAX_CONTROL_REPORTS:
+        more = len(out) - MAX_CONTROL_REPORTS
+        last = out[MAX_CONTROL_REPORTS - 1]
+        out = out[:MAX_CONTROL_REPORTS] + [Diagnostic.error(
+            "kb-control-char", f"{more} more line{'s' if more != 1 else ''} with control characters after this",
+            path, last.line, hint=CONTROL_HINT)]
+    return out
 
 
 MAX_ENTRY_BYTES = 1_000_000  # an entry is a page of policy; a bigger file is a mistake (and slow to index)

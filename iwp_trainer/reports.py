@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from iwp_trainer.safe_text import csv_cell, json_safe, one_line
 from iwp_trainer.scoring import attempt_score, dimension_fraction
 from iwp_trainer.store import ProgressStore, iso
 
@@ -291,7 +292,7 @@ def _cell(value: Any, kind: str, width_limit: int | None = None) -> str:
         return f"{value * 100:.0f}%"
     if kind == "time":
         return str(value)[:16].replace("T", " ")  # minutes are enough to read; UTC
-    text = str(value)
+    text = one_line(value)  # a learner name or title with a line break or ESC cannot break the table
     if width_limit and len(text) > width_limit:
         text = text[: width_limit - 1] + "…"
     return text
@@ -322,11 +323,13 @@ def render_text(report: Report, max_text: int = 60) -> str:
 
 
 def _csv_value(value: Any, kind: str) -> Any:
+    """One CSV cell: numbers as numbers, text through :func:`~iwp_trainer.safe_text.csv_cell` (a
+    leading ``=``, ``+``, ``-``, ``@``, tab or CR is prefixed with ``'`` so a spreadsheet never runs it)."""
     if value is None:
         return ""
     if kind == "fraction":
         return f"{value:.4f}"
-    return value
+    return csv_cell(value)
 
 
 def render_csv(report: Report) -> str:
@@ -352,4 +355,4 @@ def render_json(report: Report) -> str:
             for row in report.rows]
     payload = {"report": report.name, "filters": report.filters.to_dict(), "dimensions": report.dimensions,
                "rows": rows}
-    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+    return json_safe(json.dumps(payload, ensure_ascii=False, indent=2)) + "\n"

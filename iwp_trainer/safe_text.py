@@ -87,6 +87,35 @@ def printable(text: Any, keep: str = "\n\t") -> str:
     return _UNSAFE.sub(lambda m: m.group() if m.group() in keep else _picture(m.group()), text)
 
 
+def json_safe(text: str) -> str:
+    """JSON text (from ``json.dumps(..., ensure_ascii=False)``) with every character
+    :func:`printable` would replace written as a ``\\uXXXX`` escape instead: the same data when
+    parsed, nothing raw on a terminal. Outside strings JSON text is ASCII, so this is always valid."""
+    if not _UNSAFE.search(text):
+        return text
+    return _UNSAFE.sub(lambda m: m.group() if m.group() in "\n\t" else f"\\u{ord(m.group()):04x}", text)
+
+
+class PrintableStream:
+    """A text stream that passes everything written through :func:`printable` (keeping ``keep``):
+    the CLI wraps stdout and stderr in one, so no command can send a control sequence to a terminal."""
+
+    def __init__(self, stream: Any, keep: str = "\n\t") -> None:
+        self.stream = stream
+        self.keep = keep
+
+    def write(self, text: str) -> int:
+        self.stream.write(printable(text, self.keep))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
 def one_line(text: Any) -> str:
     """:func:`printable` for a place that holds one line (a table cell, a title, a comment): line
     breaks (``\\r\\n``, ``\\n``, ``\\r``) become a space, everything else unsafe a placeholder."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from iwp_trainer.diagnostics import Diagnostic
+from iwp_trainer.safe_text import describe, unsafe_chars
 from iwp_trainer.engine import AnalysisTooLarge, Playthrough, analyse, reachable_from, reaching
 from iwp_trainer.scenario import LEVELS, Choice, Dimension, Node, RandomBranch, Scenario, ScenarioTest, Variant
 
@@ -60,6 +61,7 @@ CODES: dict[str, str] = {
     "SC106": "not a valid id (slug)",
     "SC107": "scenario id does not match the file name",
     "SC108": "value out of range or not one of the allowed values",
+    "SC109": "text holds a terminal control character or bidi control (the scenario still loads)",
     "SC201": "`to`, `start` or `expect.ending` names no node",
     "SC202": "duplicate choice id",
     "SC203": "duplicate scenario id across files",
@@ -278,7 +280,7 @@ def build_dimensions(doc: YamlDoc) -> tuple[dict[str, Dimension], list[Diagnosti
         description = ck.text(m, path, "description", f"the description of dimension `{dim_id}`")
         if ck.errors == before and name and description:
             dims[dim_id] = Dimension(dim_id, name, description, doc.key_pos(path).line)
-    return dims, ck.diags
+    return dims, ck.diags + control_char_diagnostics(doc)
 
 
 # -- scenario files -----------------------------------------------------------------------------
@@ -309,6 +311,68 @@ def validate_document(
     Returns ``None`` for the scenario when any shape, graph or scoring error was found; failing
     scripted tests are reported but the scenario is still returned (it can be played).
     """
+    scenario, diags = _validate_document(doc, dimensions, kb_ids, run_tests, sha256, path)
+    return scenario, diags + control_char_diagnostics(doc)
+
+
+CONTROL_HINT = "delete it: pasted text often brings such characters in; until then it is shown as a placeholder"
+MAX_CONTROL_REPORTS = 10  # per file: enough to find them, without burying other problems
+
+
+def control_char_diagnostics(doc: YamlDoc) -> list[Diagnostic]:
+    """SC109 for every text (value or key) holding a character that
+    :func:`~iwp_trainer.safe_text.printable` would replace: ESC, other C0/C1 controls, bidi controls.
+    Usually written as YAML escapes (``"\\e]52;..."``, ``"\\u202e"``). An error, so ``check`` fails, but
+    it does not stop the scenario loading: everything shows such characters as placeholders."""
+    ck = _Checker(doc)
+    found = 0
+
+    def visit(value: Any, path: tuple) -> None:
+        nonlocal found
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and unsafe_chars(key):
+                    found += 1
+                    if found <= MAX_CONTROL_REPORTS:
+                        ck.error("SC109", f"the key {_where(path + (key,))} contains {_names(key)}", path + (key,),
+                                 CONTROL_HINT, key=True)
+                visit(item, path + (key,))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                visit(item, path + (index,))
+        elif isinstance(value, str) and unsafe_chars(value):
+            found += 1
+            if found <= MAX_CONTROL_REPORTS:
+                ck.error("SC109", f"{_where(path)} contains {_names(value)}", path, CONTROL_HINT)
+
+    visit(doc.data, ())
+    if found > MAX_CONTROL_REPORTS:
+        more = found - MAX_CONTROL_REPORTS
+        ck.diags.append(Diagnostic.error("SC109", f"{more} more text{'s' if more != 1 else ''} with control "
+                                         "characters after this", doc.file, ck.diags[-1].line, hint=CONTROL_HINT))
+    return ck.diags
+
+
+def _names(text: str) -> str:
+    return ", ".join(dict.fromkeys(describe(char) for _offset, char in unsafe_chars(text)))
+
+
+def _where(path: tuple) -> str:
+    """``nodes.opening.choices[1].text`` for a data path."""
+    out = ""
+    for part in path:
+        out += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return f"`{out or 'the file'}`"
+
+
+def _validate_document(
+    doc: YamlDoc,
+    dimensions: dict[str, Dimension],
+    kb_ids: set[str] | None,
+    run_tests: bool,
+    sha256: str,
+    path: Path | None,
+) -> tuple[Scenario | None, list[Diagnostic]]:
     ck = _Checker(doc)
     built = _Built()
     scenario = _build(ck, built, dimensions, sha256, path)

@@ -99,3 +99,33 @@ def test_a_node_with_variants_says_so() -> None:
     scenario = Scenario(id="t", title="T", summary="S", level="new", dimensions=("a",), pass_mark=0.7,
                         start="end", nodes={"end": end})
     assert node_label(scenario, end) == "end: ending: Done (+1 variant)"
+
+
+def test_a_line_break_in_the_title_stays_inside_the_mermaid_comment(scenario: Scenario) -> None:
+    import dataclasses
+
+    hostile = dataclasses.replace(scenario, title="Swap\nclick n0 call alert()\r\n%%{init: {}}%%\x1b]0;t\x07")
+    text = to_mermaid(hostile)
+    lines = text.splitlines()
+    assert lines[0] == "%% group-swap: Swap click n0 call alert() %%{init: {}}%%␛]0;t␇"
+    assert lines[1] == "flowchart TD"
+    assert not any(line.startswith("click") for line in lines)
+    assert "\x1b" not in text
+
+
+def test_mermaid_labels_escape_its_own_codes(scenario: Scenario) -> None:
+    import dataclasses
+
+    node_id = scenario.start
+    node = dataclasses.replace(scenario.nodes[node_id], say='#quot; and "quotes" | pipes\nand a break')
+    text = to_mermaid(dataclasses.replace(scenario, nodes={**scenario.nodes, node_id: node}))
+    label = next(line for line in text.splitlines() if "START" in line)
+    assert "#35;quot; and #quot;quotes#quot; #124; pipes and a break" in label
+
+
+def test_dot_strings_escape_quotes_backslashes_breaks_and_controls(scenario: Scenario) -> None:
+    import dataclasses
+
+    text = to_dot(dataclasses.replace(scenario, title='a "b" \\l c\nd\x1b[2J\u202e'))
+    assert 'label="a \\"b\\" \\\\l c\\nd␛[2J\ufffd";' in text.splitlines()[1]
+    assert "\x1b" not in text and "\u202e" not in text

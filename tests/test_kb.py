@@ -225,3 +225,30 @@ def test_a_symlink_loop_or_a_pipe_is_one_problem_not_an_empty_kb(tmp_path: Path,
     for name, words in bad.items():
         [diag] = problems[name]
         assert diag.severity == "error" and diag.code == "kb-unreadable" and words in diag.message
+
+
+def test_control_characters_are_reported_at_their_line_and_the_entry_still_loads(tmp_path: Path) -> None:
+    (tmp_path / "ctl.md").write_text(
+        '---\nid: ctl\nquestion: "Title \\e]0;owned\\a?"\naliases: ["fine", "bidi \\u202eevil"]\n'
+        'source: {document: IWP trial FAQ, section: "s \\x9b1m"}\n---\nFirst line.\nSecond \x1b[2J line.\r\n'
+        'Tabs\tand\r\nWindows line endings are fine.\r\n',
+        encoding="utf-8", newline="")
+    kb = load_kb(tmp_path)
+    found = [(d.line, d.col, d.severity, d.code) for d in kb.diagnostics]
+    assert found == [(3, None, "error", "kb-control-char"), (4, None, "error", "kb-control-char"),
+                     (5, None, "error", "kb-control-char"), (8, 8, "error", "kb-control-char")]
+    messages = [d.message for d in kb.diagnostics]
+    assert messages[0] == "`question` contains U+001B (ESC), U+0007 (BEL): a terminal control character or bidi control"
+    assert messages[1].startswith("item 2 of `aliases` contains U+202E (RIGHT-TO-LEFT OVERRIDE)")
+    assert messages[2].startswith("`source.section` contains U+009B (CSI)")
+    assert "ctl" in kb.entries  # shown with placeholders until it is fixed, not hidden
+    assert format_diagnostic(kb.diagnostics[0]).isprintable()
+
+
+def test_a_file_full_of_control_characters_is_reported_briefly(tmp_path: Path) -> None:
+    body = "".join(f"line {n} \x1b[2J\n" for n in range(50))
+    (tmp_path / "many.md").write_text(
+        f"---\nid: many\nquestion: Many?\nsource: {{document: IWP trial FAQ, section: x}}\n---\n{body}",
+        encoding="utf-8")
+    diags = load_kb(tmp_path).diagnostics
+    assert len(diags) == 11 and diags[-1].message == "40 more lines with control characters after this"

@@ -269,3 +269,24 @@ def test_sql_aggregation_matches_the_recorded_attempts(tmp_path_factory: pytest.
             assert {w["choice_id"]: w["times"] for w in row["most_often_wrong"]} == wrong
     finally:
         s.close()
+
+
+def test_text_cells_are_one_line_without_control_characters(store: ProgressStore, clock: Clock) -> None:
+    attempt(store, clock, "Ann\nBob \x1b]0;t\x07", "s1", [("c", "Explain\r\nit", True, [])], "passed", {"d": (2, 2)},
+            title="Two\nlines")
+    text = render_text(learners_report(store)) + render_text(scenarios_report(store))
+    assert "Ann Bob ␛]0;t␇" in text and "Two lines" in text
+    assert "\x1b" not in text
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_start_with_a_quote(store: ProgressStore, clock: Clock) -> None:
+    attempt(store, clock, "=1+1", "s1", [("c", "@SUM(A1)", False, [])], "failed", {"d": (-1, 2)},
+            title="-2+3")
+    store.record_question("+learner", "=cmd|' /C calc'!A0", answered=False)
+    cells = []
+    for report in (learners_report(store), scenarios_report(store), gaps_report(store)):
+        cells += [cell for row in csv.reader(io.StringIO(render_csv(report))) for cell in row]
+    assert {"'=1+1", "'-2+3", "'@SUM(A1)", "'=cmd|' /C calc'!A0"} <= set(cells), cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    row = next(csv.DictReader(io.StringIO(render_csv(learners_report(store)))))
+    assert row["attempts"] == "1"

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from iwp_trainer.safe_text import csv_cell, has_unsafe, one_line, printable, unsafe_chars
+from iwp_trainer.safe_text import PrintableStream, csv_cell, has_unsafe, json_safe, one_line, printable, unsafe_chars
 
 HOSTILE = [
     "\x1b[2J\x1b[H",  # clear screen, cursor home
@@ -86,3 +86,22 @@ def test_csv_cell_round_trips_through_the_csv_module() -> None:
     csv.writer(buf).writerow([csv_cell('=HYPERLINK("http://x","y")'), csv_cell("ok")])
     row = next(csv.reader(io.StringIO(buf.getvalue())))
     assert row == ["'=HYPERLINK(\"http://x\",\"y\")", "ok"]
+
+
+def test_json_safe_escapes_without_changing_the_data() -> None:
+    import json
+
+    data = {"t": "a\x1b]52;c;x\x07 \u202eb\x9b \udcff é\n"}
+    text = json_safe(json.dumps(data, ensure_ascii=False, indent=2))
+    assert not has_unsafe(text)
+    assert "é" in text  # ordinary text stays readable
+    assert json.loads(text) == data
+
+
+def test_printable_stream_replaces_what_is_written() -> None:
+    buf = io.StringIO()
+    stream = PrintableStream(buf)
+    assert stream.write("a\x1b[2Jb\n") == 7  # what the caller wrote
+    print("c\u202ed", file=stream)
+    assert buf.getvalue() == "a␛[2Jb\nc\ufffdd\n"
+    assert stream.getvalue() == buf.getvalue()  # everything else is the wrapped stream's

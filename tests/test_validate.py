@@ -52,6 +52,7 @@ CASES = [
     ("sc106-bad-id", "SC106", 12, "error", "`Explain RAT` is not a valid id"),
     ("sc107-id-mismatch", "SC107", 1, "error", "does not match the file name"),
     ("sc108-pass-mark", "SC108", 6, "error", "pass_mark 1.5"),
+    ("sc109-control-char", "SC109", 13, "error", "`nodes.opening.choices[1].text` contains U+001B (ESC), U+0007 (BEL)"),
     ("sc201-missing-target", "SC201", 14, "error", "did you mean `done`?"),
     ("sc202-duplicate-choice", "SC202", 17, "error", "duplicate choice id `explain-rat` (first at line 12)"),
     ("sc204-unreachable", "SC204", 20, "warning", "`orphan` cannot be reached"),
@@ -127,6 +128,26 @@ def test_broken_scenarios_are_not_returned_but_test_failures_are(dims) -> None:
     assert scenario is not None and [d.code for d in diags] == ["SC401"]
     scenario, diags = load_scenario_file(BROKEN / "sc204-unreachable.yaml", dims, KB_IDS)
     assert scenario is not None  # warnings keep the scenario playable
+
+
+def test_control_characters_are_errors_but_the_scenario_still_loads(dims) -> None:
+    """`check` fails on them; the app and commands still offer the scenario, showing placeholders."""
+    scenario, diags = load_scenario_file(BROKEN / "sc109-control-char.yaml", dims, KB_IDS)
+    assert [d.code for d in diags] == ["SC109"] and diags[0].severity == "error"
+    assert scenario is not None
+    assert scenario.nodes["opening"].choices[0].text.endswith("\x1b]52;c;aGk=\x07")
+
+
+def test_control_characters_in_keys_and_many_texts_are_reported_once_each(tmp_path: Path, dims) -> None:
+    text = (BROKEN / "sc109-control-char.yaml").read_text(encoding="utf-8")
+    text = text.replace('summary: "S"', 'summary: "S"\n"x\\u202e": 1').replace(
+        'title: "T"', 'title: "\\u202eT"')
+    path = tmp_path / "sc109-control-char.yaml"
+    path.write_text(text, encoding="utf-8")
+    _scenario, diags = load_scenario_file(path, dims, KB_IDS)
+    sc109 = [d for d in diags if d.code == "SC109"]
+    assert [(d.line, d.message.split(" contains")[0]) for d in sc109] == [
+        (2, "`title`"), (4, "the key `x\u202e`"), (14, "`nodes.opening.choices[1].text`")]
 
 
 def test_cites_are_not_checked_without_a_kb(dims) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from iwp_trainer.diagnostics import Diagnostic, has_errors, print_diagnostics
 from iwp_trainer.gaming import DEFAULT_SEEDS, MAX_PASS_RATE, STRATEGIES, GamingResult, overall, simulate
+from iwp_trainer.safe_text import json_safe
 from iwp_trainer.scenario import Scenario
 from iwp_trainer.scenario_loader import DIMENSIONS_FILE, load_dimensions, load_scenarios, scenario_files
 
@@ -222,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
                    "diagnostics": [d.to_dict() for d in ordered]}
         if args.gaming:
             payload["gaming"] = gaming_json(outcome.gaming, outcome.scenarios, args.seeds)
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        print(json_safe(json.dumps(payload, ensure_ascii=False, indent=2)))
     else:
         print_diagnostics(diags, sys.stderr)
         if args.gaming:

@@ -18,6 +18,7 @@ from typing import Any
 from iwp_trainer.diagnostics import Diagnostic, print_diagnostics
 from iwp_trainer.engine import Playthrough, Result, debrief
 from iwp_trainer.files import not_regular_reason
+from iwp_trainer.safe_text import json_safe, one_line
 from iwp_trainer.scenario import Scenario
 from iwp_trainer.scenario_loader import DIMENSIONS_FILE, load_scenarios, scenario_files
 
@@ -100,7 +101,7 @@ def _points(points: dict[str, int]) -> str:
 
 def format_debrief(scenario: Scenario, play: Playthrough, result: Result, kb: Any) -> str:
     """The readable debrief printed by ``play``."""
-    out = [f"{scenario.title} ({scenario.id}), seed {play.seed}", ""]
+    out = [f"{one_line(scenario.title)} ({scenario.id}), seed {play.seed}", ""]
     out.append("Transcript")
     for speaker, text in play.transcript:
         out.append(_wrap(f"{speaker}: {text}", "  ", "  "))
@@ -184,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_ERROR
     result = play.result()
     if args.json:
-        print(json.dumps(debrief_json(scenario, play, result, kb), ensure_ascii=False, indent=2))
+        print(json_safe(json.dumps(debrief_json(scenario, play, result, kb), ensure_ascii=False, indent=2)))
     else:
         sys.stdout.write(format_debrief(scenario, play, result, kb))
     return EXIT_OK
