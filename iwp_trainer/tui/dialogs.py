@@ -83,7 +83,7 @@ class LearnerNameScreen(ModalScreen[str | None]):
         with Vertical(id="dialog", classes="dialog"):
             if self.current:
                 yield Static(Content.styled("Change learner", "bold"), classes="dialog-title")
-                yield Static(Content.assemble("Progress is recorded for ", (self.current, "bold"),
+                yield Static(Content.assemble("Progress is recorded for ", literal(self.current, "bold", single_line=True),
                                               ". Type another name or staff id to record under it from now on."),
                              id="learner-prompt")
             else:
@@ -101,20 +101,20 @@ class LearnerNameScreen(ModalScreen[str | None]):
                     yield Button("Practise as guest", id="guest")
             yield Static(self._keys(), id="learner-keys", classes="dim")
 
-    def _keys(self) -> str:
+    def _keys(self) -> Content:
         if self.current:
-            return f"Esc keeps {self.current}."
-        return ("As guest, results are recorded under \"guest\" and you are not asked again. "
-                "Esc goes back without starting. Change it at any time: Ctrl+P, Change learner.")
+            return literal(f"Esc keeps {self.current}.", single_line=True)
+        return Content("As guest, results are recorded under \"guest\" and you are not asked again. "
+                       "Esc goes back without starting. Change it at any time: Ctrl+P, Change learner.")
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
         name = self.query_one("#learner-name", Input).value.strip()
         if not name:
-            self.query_one("#learner-error", Static).update(
+            self.query_one("#learner-error", Static).update(literal(
                 f"Please type a name or staff id (Esc keeps {self.current})." if self.current else
-                "Please type a name or staff id, or choose Practise as guest.")
+                "Please type a name or staff id, or choose Practise as guest.", single_line=True))
             return
         self.dismiss(name)
 

@@ -247,7 +247,7 @@ class Exchange(Vertical):
     def mark_unhelpful(self) -> None:
         self.helpful = False
         if not self.query(".unhelpful"):
-            words = (Content.assemble("✗ Marked “", self.question, "” as not helpful for “", self.typed,
+            words = (Content.assemble("✗ Marked “", literal(self.question), "” as not helpful for “", literal(self.typed),
                                       "”. Thank you: it has been recorded for the trainers.")
                      if self.opened else
                      Content("✗ Marked as not helpful. Thank you: it has been recorded for the trainers."))
