@@ -11,9 +11,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Markdown, Static
+from textual.widgets import Button, Input, Static
 
-from iwp_trainer.safe_text import printable
+from iwp_trainer.tui.pages import PagedMarkdown
 from iwp_trainer.tui.safe import literal
 
 GLOBAL_HELP = """\
@@ -191,6 +191,8 @@ class EntryScreen(ModalScreen[None]):
         Binding("escape,q", "close", "Close"),
         Binding("left,p", "step(-1)", "Previous"),
         Binding("right,n", "step(1)", "Next"),
+        Binding("right_square_bracket", "page(1)", "Next page", key_display="]"),
+        Binding("left_square_bracket", "page(-1)", "Previous page", key_display="["),
     ]
 
     def __init__(self, entries: list[Any], start: int = 0, heading: str = "Policy answer") -> None:
@@ -205,7 +207,7 @@ class EntryScreen(ModalScreen[None]):
             with VerticalScroll(id="entry-scroll"):
                 yield Static("", id="entry-title", classes="answer-title")
                 yield Static("", id="entry-citation", classes="citation")
-                yield Markdown("", id="entry-body")
+                yield PagedMarkdown("", id="entry-body")
             keys = "Esc closes · ← → other cited answers" if len(self.entries) > 1 else "Esc closes"
             yield Static(keys, classes="dim")
 
@@ -217,8 +219,17 @@ class EntryScreen(ModalScreen[None]):
         count = f" ({self.index + 1} of {len(self.entries)})" if len(self.entries) > 1 else ""
         self.query_one("#entry-heading", Static).update(Content.styled(self.heading + count, "bold"))
         self.query_one("#entry-title", Static).update(literal(entry.title, "bold"))
-        self.query_one("#entry-body", Markdown).update(printable(entry.body))
+        self.query_one("#entry-body", PagedMarkdown).update(entry.body)
         self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), literal(entry.citation)))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "page":
+            return self.query_one("#entry-body", PagedMarkdown).paged
+        return True
+
+    def action_page(self, delta: int) -> None:
+        if self.query_one("#entry-body", PagedMarkdown).turn(delta):
+            self.query_one("#entry-scroll", VerticalScroll).scroll_home(animate=False)
 
     def action_step(self, delta: int) -> None:
         if len(self.entries) > 1:

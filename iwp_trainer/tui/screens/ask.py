@@ -20,8 +20,8 @@ from textual.widgets import Input, Label, Markdown, OptionList, ProgressBar, Sta
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from iwp_trainer.safe_text import printable
 from iwp_trainer.tui import services
+from iwp_trainer.tui.pages import PagedMarkdown
 from iwp_trainer.tui.safe import literal, notify
 from iwp_trainer.tui.screens.base import IwpScreen
 
@@ -180,7 +180,8 @@ class Exchange(Vertical):
                                    classes="citation")]
         if note:
             parts.append(Static(literal(note, "italic"), classes="answer-note"))
-        parts.append(Markdown(printable(getattr(entry, "body", "") or ""), classes="answer-body"))
+        parts.append(PagedMarkdown(getattr(entry, "body", "") or "", keys="open it in Browse (F3) to read every page.",
+                                   classes="answer-body"))
         if terms:
             parts.append(terms_line(terms))
         if self.related:

@@ -10,17 +10,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Markdown, Static, Tree
+from textual.widgets import Static, Tree
 
-from iwp_trainer.safe_text import printable
 from iwp_trainer.tui import services
 from iwp_trainer.tui.messages import ShowEntry
+from iwp_trainer.tui.pages import PagedMarkdown
 from iwp_trainer.tui.safe import literal, literal_text
 from iwp_trainer.tui.screens.ask import related_list, terms_line
 from iwp_trainer.tui.screens.base import IwpScreen
 from iwp_trainer.tui.widgets import EllipsisTree
 
 GLOSSARY = "Glossary"
+TERMS_CHARS = 20_000  # acronyms are looked for in the start of a huge entry, not all of it
 
 
 def natural_key(text: str) -> list[Any]:
@@ -35,6 +36,8 @@ class BrowseScreen(IwpScreen):
         Binding("1", "related(1)", "Related", key_display="1-9"),
         *[Binding(str(n), f"related({n})", show=False) for n in range(2, 10)],
         Binding("s", "scenarios", "Practise it"),
+        Binding("right_square_bracket", "page(1)", "Next page", key_display="]"),
+        Binding("left_square_bracket", "page(-1)", "Previous page", key_display="["),
     ]
     HELP = """\
 ### Browse
@@ -49,6 +52,7 @@ its source, its related entries and the scenarios that cite it.
 | 1-9 | open a related entry |
 | s | practise the first scenario that cites this entry |
 | Tab | move to the entry text (scroll it with ↑ ↓) |
+| ] / [ | next / previous page of a long entry (shown a page at a time) |
 """
 
     def __init__(self) -> None:
@@ -67,7 +71,7 @@ its source, its related entries and the scenarios that cite it.
             with VerticalScroll(id="entry-view"):
                 yield Static("", id="entry-title", classes="answer-title")
                 yield Static("", id="entry-citation", classes="citation")
-                yield Markdown("Choose an entry on the left.", id="entry-body")
+                yield PagedMarkdown("Choose an entry on the left.", id="entry-body")
                 yield Static("", id="entry-terms", classes="terms")
                 yield Vertical(id="entry-related")
                 yield Static("", id="entry-cited-by", classes="related")
@@ -130,9 +134,9 @@ its source, its related entries and the scenarios that cite it.
         self.related = [lib.entries[i] for i in entry.related if i in lib.entries]
         self.citing = lib.cited_by.get(entry.id, [])
         self.query_one("#entry-title", Static).update(literal(entry.question, "bold"))
-        self.query_one("#entry-body", Markdown).update(printable(entry.body))
+        self.query_one("#entry-body", PagedMarkdown).update(entry.body)  # a page at a time: a huge entry cannot freeze the app
         self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), literal(entry.citation)))
-        terms = services.acronyms(f"{entry.question}\n{entry.body}", lib.glossary)
+        terms = services.acronyms(f"{entry.question}\n{entry.body[:TERMS_CHARS]}", lib.glossary)
         self.query_one("#entry-terms", Static).update(terms_line(terms).render() if terms else "")
         self._set_related(related_list("Related (press the number to open):", [e.question for e in self.related])
                           if self.related else None)
@@ -154,7 +158,7 @@ its source, its related entries and the scenarios that cite it.
         if glossary is not None and term in getattr(glossary, "terms", {}):
             aliases = tuple(getattr(glossary.terms[term], "forms", ())[1:])  # once each, whatever the case
         self.query_one("#entry-title", Static).update(literal(term, "bold"))
-        self.query_one("#entry-body", Markdown).update(printable(meaning))
+        self.query_one("#entry-body", PagedMarkdown).update(meaning)
         self.query_one("#entry-citation", Static).update(Content.styled("Glossary (kb/glossary.yaml)", "dim"))
         self._set_related(Static(Content.assemble(("Also written: ", "bold"), literal(", ".join(aliases))),
                                  classes="related")
@@ -166,7 +170,7 @@ its source, its related entries and the scenarios that cite it.
         self.current = None
         self.related, self.citing = [], []
         self.query_one("#entry-title", Static).update(literal(label, "bold"))
-        self.query_one("#entry-body", Markdown).update(
+        self.query_one("#entry-body", PagedMarkdown).update(
             f"{count} {what}. Press Enter to open or close the branch, ↓ to choose one.")
         for name in ("#entry-citation", "#entry-cited-by", "#entry-terms"):
             self.query_one(name, Static).update("")
@@ -201,6 +205,17 @@ its source, its related entries and the scenarios that cite it.
             self.notify(f"There are only {len(self.related)} related entries.", severity="warning")
         else:
             self.show_entry(self.related[n - 1].id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The page keys are offered only for an entry long enough to have pages."""
+        if action == "page":
+            return self.query_one("#entry-body", PagedMarkdown).paged
+        return True
+
+    def action_page(self, delta: int) -> None:
+        body = self.query_one("#entry-body", PagedMarkdown)
+        if body.turn(delta):
+            self.query_one("#entry-view", VerticalScroll).scroll_home(animate=False)
 
     def action_scenarios(self) -> None:
         if not self.citing:
