@@ -66,13 +66,15 @@ async def test_hostile_text_is_shown_as_written_everywhere(make_app) -> None:
         assert isinstance(app.screen, AskScreen)
         box = app.screen.query_one(AskInput)
         box.focus()
-        box.value = "refund fares [sic] [/]"
+        box.value = "Can I refund fares [sic] under"
         await wait_for(pilot, lambda: app.screen.query_one("#suggestions").display)
         assert_shown(app, "Can I refund fares [sic] under [Annex A] or [/] [bold]now?")
+        box.value = "Can I refund fares [sic] under [Annex A] or [/] [bold]now?"  # answered outright
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.query(Exchange).last().answered is not None)
         await pilot.pause(0.3)
-        assert_shown(app, "You: refund fares [sic] [/]",
+        assert app.screen.query(Exchange).last().answered is True
+        assert_shown(app, "You: Can I refund fares [sic] under [Annex A] or [/] [bold]now?",
                      "Source: IWP trial FAQ [link=https://example.invalid]FAQ[/link], section [5]: Conducting [b]Interviews [/]",
                      "Refunds [sic] are covered by [Annex A] of the guidance [/] and [@click=app.quit]not[/]",
                      "Is ␛]0;owned␇ a safe title ␛[31mred␛[0m?",  # the related question
@@ -81,6 +83,16 @@ async def test_hostile_text_is_shown_as_written_everywhere(make_app) -> None:
         await pilot.pause(0.3)
         assert_shown(app, "Clear screen ␛[2J␛[H here; title ␛]0;pwned␇; clipboard ␛]52;c;ZWNobyBoaQ==␇;",
                      "bidi \ufffdreversed\ufffd text")
+
+        # A glossary definition, shown as written.
+        asked = len(app.screen.query(Exchange))
+        box.focus()
+        box.value = "what does FSF stand for"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.screen.query(Exchange)) > asked
+                       and app.screen.query(Exchange).last().answered is not None)
+        await pilot.pause(0.3)
+        assert_shown(app, "Flexible Support Fund [sic] [/] [@click=app.quit]quit[/] ␛]0;gloss␇")
 
         # The palette: entries by question and alias (a [link=...] citation once crashed it), scenarios.
         hits = await palette_hits(pilot, "linked citation")

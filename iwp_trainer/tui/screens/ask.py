@@ -193,11 +193,12 @@ class Exchange(Vertical):
         self.answered = False
         self.suggested = entry
         self.related = [entry, *[o for o in others if o.id != entry.id]][:MAX_RELATED]
-        parts: list[Any] = [Static(Content.assemble(("Did you mean: ", "bold"), entry_title(entry)),
+        parts: list[Any] = [Static(Content.assemble(("Did you mean: ", "bold"), literal(entry_title(entry))),
                                    classes="answer-title"),
-                            Static(Content.assemble(("Source: ", "bold"), entry_citation(entry)), classes="citation")]
+                            Static(Content.assemble(("Source: ", "bold"), literal(entry_citation(entry))),
+                                   classes="citation")]
         if note:
-            parts.append(Static(Content.styled(note, "italic"), classes="answer-note"))
+            parts.append(Static(literal(note, "italic"), classes="answer-note"))
         parts.append(Static("Press Enter or 1 to open its answer. It may not be what you asked; if it is not, "
                             "check with your line manager or district support.", classes="answer-note"))
         if len(self.related) > 1:
@@ -209,9 +210,9 @@ class Exchange(Vertical):
         """A glossary definition, marked as such, with the KB entry about the term a key away."""
         self.answered = True
         self.related = [entry] if entry is not None else []
-        parts: list[Any] = [Static(Content.assemble((term, "bold"), " (definition from the glossary)"),
+        parts: list[Any] = [Static(Content.assemble(literal(term, "bold"), " (definition from the glossary)"),
                                    classes="answer-title"),
-                            Static(meaning, classes="definition")]
+                            Static(literal(meaning), classes="definition")]
         if entry is not None:
             parts.append(self._related_list("In the knowledge base"))
         self._show_card("Definition", parts, "answer definition")
