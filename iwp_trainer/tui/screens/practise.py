@@ -25,6 +25,7 @@ from iwp_trainer.store import Outcome
 from iwp_trainer.tui import services
 from iwp_trainer.tui.dialogs import ChoiceScreen, EntryScreen
 from iwp_trainer.tui.messages import ShowScenario
+from iwp_trainer.tui.pages import PAGE_CHARS, split_pages
 from iwp_trainer.tui.safe import literal, literal_text, markdown_literal, notify
 from iwp_trainer.tui.screens.base import IwpScreen
 from iwp_trainer.tui.widgets import RowTable, ScoreBar
@@ -595,6 +596,8 @@ class ResultScreen(IwpScreen):
                 out.append(f"*Source:* **{_md(cited.title)}** ({_md(cited.citation)})")
                 out.append("")
                 body = printable(cited.body.strip())
+                if len(body) > PAGE_CHARS:  # a huge entry would freeze the result screen: its first page
+                    body = split_pages(body)[0].rstrip() + "\n\n*(The answer continues: press v to read it all.)*"
                 out.extend(f"> {line}" if line.strip() else ">" for line in body.splitlines())
                 out.append("")
         return "\n".join(out)
