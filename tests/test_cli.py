@@ -186,7 +186,7 @@ def test_play_and_its_json_print_no_control_sequences(tmp_path: Path) -> None:
     assert_no_raw_control(result)
     assert result.returncode == 0
     assert result.stdout.splitlines()[0] == "[/] Refunds [sic] [Annex A] %% flowchart LR ␛]0;t␇ (hostile), seed 0"
-    assert "Feedback: Right [sic]: [@click=app.quit]quit[/] \ufffdevil\ufffd" in result.stdout
+    assert "Right [sic]: [@click=app.quit]quit[/] \ufffdevil\ufffd" in result.stdout  # the feedback
     result = hostile_run(tmp_path, "play", "hostile", "--choose", "explain", "--json")
     assert_no_raw_control(result)
     assert json.loads(result.stdout)["title"] == "[/] Refunds [sic] [Annex A]\n%% flowchart LR \x1b]0;t\x07"
