@@ -357,16 +357,23 @@ class ProgressStore:
             except OSError as exc:
                 raise StoreError(f"cannot create the folder for the progress database {path}: "
                                  f"{exc.strerror or exc}") from None
-        try:
-            return cls._connect(path, read_only, busy_timeout, clock, immutable=False)
-        except StoreError as exc:
-            # A shared file in a folder we may not write: SQLite cannot make the files a reader of a
-            # WAL database needs. With no write-ahead log beside it, nobody is writing it, and the
-            # file itself is complete: read it as it is.
-            wal = path.with_name(path.name + "-wal")
-            if not read_only or exc.transient or wal.exists() or os.access(path.parent, os.W_OK):
-                raise
-            return cls._connect(path, read_only, busy_timeout, clock, immutable=True)
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                return cls._connect(path, read_only, busy_timeout, clock, immutable=False)
+            except StoreError as exc:
+                if exc.transient and time.monotonic() < deadline:
+                    # Several processes opening a new file at once: switching it to WAL can report
+                    # "locked" at once, without waiting. Try again while a lock may be waited for.
+                    time.sleep(0.05)
+                    continue
+                # A shared file in a folder we may not write: SQLite cannot make the files a reader
+                # of a WAL database needs. With no write-ahead log beside it, nobody is writing it,
+                # and the file itself is complete: read it as it is.
+                wal = path.with_name(path.name + "-wal")
+                if not read_only or exc.transient or wal.exists() or os.access(path.parent, os.W_OK):
+                    raise
+                return cls._connect(path, read_only, busy_timeout, clock, immutable=True)
 
     @classmethod
     def _connect(cls, path: Path, read_only: bool, busy_timeout: float,

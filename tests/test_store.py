@@ -727,3 +727,23 @@ def test_report_and_export_work_on_a_read_only_shared_database() -> None:
     finally:
         shared.chmod(0o755)
         shutil.rmtree(shared)
+
+
+def test_open_tries_again_when_the_file_reports_locked_at_once(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Processes opening a new file together: switching it to WAL sometimes said "locked" at once,
+    without waiting (the concurrent first-open test failed about 1 run in 50)."""
+    real = ProgressStore._connect.__func__
+    calls = []
+
+    def flaky(cls, *args, **kwargs):
+        calls.append(1)
+        if len(calls) < 3:
+            raise StoreError("the progress database is locked by another program", transient=True)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(ProgressStore, "_connect", classmethod(flaky))
+    ProgressStore.open(db, busy_timeout=2).close()
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(StoreError, match="locked"):  # but never for longer than a lock may be waited
+        ProgressStore.open(db, busy_timeout=0)
