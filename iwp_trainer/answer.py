@@ -359,6 +359,18 @@ class Answerer:
                                   max_idf)
         return ranked, conf
 
+    def _all_heads(self) -> dict[str, list[frozenset[str]]]:
+        """Index terms of every entry's question and aliases: saved with the index, else analysed."""
+        saved = self.index.heads() if hasattr(self.index, "heads") else None
+        out: dict[str, list[frozenset[str]]] = {}
+        for entry in self.kb:
+            lists = saved.get(entry.id) if saved else None
+            if not isinstance(lists, list) or len(lists) != 1 + len(entry.aliases):
+                out[entry.id] = list(self._profile(entry).heads)
+            else:
+                out[entry.id] = [frozenset(terms) for terms in lists]
+        return out
+
     def _own_words(self, result, text: str = "") -> str | None:
         """The one entry whose question or an alias has exactly the question's words (as index
         terms, so case, punctuation, stop words and word endings do not matter), else None.
@@ -370,8 +382,9 @@ class Answerer:
             with self._lock:
                 if self._exact is None:
                     exact: dict = {}
+                    all_heads = self._all_heads()
                     for entry in self.kb:
-                        for words, head in zip((entry.question, *entry.aliases), self._profile(entry).heads):
+                        for words, head in zip((entry.question, *entry.aliases), all_heads.get(entry.id, ())):
                             if head:
                                 exact.setdefault(head, set()).add(entry.id)
                                 exact.setdefault(_plain(words), set()).add(entry.id)
@@ -396,10 +409,10 @@ class Answerer:
             with self._lock:
                 if self._heads is None:
                     heads: dict[str, list[tuple[frozenset[str], str]]] = {}
-                    for entry in self.kb:
-                        for head in self._profile(entry).heads:
+                    for entry_id, entry_heads in self._all_heads().items():
+                        for head in entry_heads:
                             if head:
-                                heads.setdefault(min(head), []).append((head, entry.id))
+                                heads.setdefault(min(head), []).append((head, entry_id))
                     self._heads = heads
         terms: set[str] = set()
         for concept in result.concepts:

@@ -44,11 +44,12 @@ from iwp_trainer.glossary import GLOSSARY_FILE, Glossary
 from iwp_trainer.kb import MAX_ENTRY_BYTES, KnowledgeBase, entry_files, kb_from_data, kb_to_data, plain_text
 
 # Bump whenever the schema, the analyzer or the indexed text changes: old indexes are rebuilt.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 POINTER = "CURRENT"
 META = "meta.json"
 SNAPSHOT = "kb.json"  # the loaded KB the index was built from, for fast cold starts
+HEADS = "heads.json"  # index terms of every entry's question and aliases (Ask's exact-words lookup)
 MAX_QUERY_CHARS = 2000  # a pasted essay is cut here; the first words carry the question
 MAX_CONCEPTS = 40
 EXPANSION_WEIGHT = 0.6  # glossary spellings the coach did not type count a little less
@@ -308,6 +309,8 @@ def build_index(index_dir: Path, kb: KnowledgeBase, fingerprint: str,
         # ASCII JSON: a file name that is not UTF-8 (kept by Python as a lone surrogate) round-trips
         # as a \u escape instead of making the write fail.
         (tmp / SNAPSHOT).write_text(json.dumps(kb_to_data(kb)), encoding="ascii")
+        heads = {entry.id: [analyse(text) for text in (entry.question, *entry.aliases)] for entry in kb}
+        (tmp / HEADS).write_text(json.dumps(heads), encoding="ascii")
         meta = {"schema": SCHEMA_VERSION, "fingerprint": fingerprint, "count": total,
                 "built": time.time()}
         (tmp / META).write_text(json.dumps(meta), encoding="utf-8")
@@ -341,6 +344,15 @@ class SearchIndex:
         self._lock = threading.Lock()
         self._doc_count = self._searcher.doc_count()
         self._vocab_cache: dict[str, tuple[int, tuple[str, str] | None]] = {}
+
+    def heads(self) -> dict[str, list[list[str]]] | None:
+        """Index terms of each entry's question and aliases, saved at build time (None if missing):
+        analysing every alias of a 10,000-entry KB on the first question would cost seconds."""
+        try:
+            data = json.loads((self.build / HEADS).read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        return data if isinstance(data, dict) else None
 
     @property
     def doc_count(self) -> int:
