@@ -1,11 +1,14 @@
 """Every rule a scenario file must follow, each with a stable code and a ``file:line`` position.
 
-Three passes, each only when the one before found no errors (so one mistake does not cause a
-cascade of confusing follow-on messages):
+Passes, so that every problem that can be found is found in one run, without a cascade of
+confusing follow-on messages:
 
 1. shape: keys, types, required fields, YAML 1.1 surprises, slugs (SC1xx);
-2. graph and scoring: targets, reachability, dead ends, dimensions, cites, flags (SC2xx, SC3xx);
-3. the scenario's own scripted ``tests:`` played through the engine (SC4xx).
+2. item by item, on whatever the shape pass could read, even when it found errors: targets,
+   duplicate choice ids, dimensions, cites, flags (SC201, SC202, SC3xx);
+3. only when nothing above is an error: the graph as a whole (reachability, dead ends, flags that
+   hide every choice, random branches, best scores: SC204-SC213, SC304);
+4. then the scenario's own scripted ``tests:`` played through the engine (SC4xx).
 
 The codes are listed, with what to do about each, in ``docs/scenario-format.md``.
 """
@@ -376,7 +379,12 @@ def _validate_document(
     ck = _Checker(doc)
     built = _Built()
     scenario = _build(ck, built, dimensions, sha256, path)
-    if scenario is None or ck.errors:
+    if scenario is None:
+        return None, ck.diags
+    # Checks that look at one item at a time run on whatever could be read, so a shape error
+    # elsewhere (an id that differs from the file name, a typo in a key) never hides them.
+    _check_references(ck, built, scenario, dimensions, kb_ids, complete=not ck.errors)
+    if ck.errors:
         return None, ck.diags
     try:
         _check_graph(ck, built, scenario)
@@ -457,12 +465,12 @@ def _build(ck: _Checker, built: _Built, dimensions: dict[str, Dimension], sha256
                 test = _build_test(ck, built, i, item)
                 if test is not None:
                     tests.append(test)
-    if ck.errors or not (sid and title and summary and level and start):
-        return None
+    # With errors this is a partial scenario: only the item-by-item checks look at it.
     return Scenario(
-        id=sid, title=title, summary=summary, level=level, dimensions=dims,
+        id=sid or (path.stem if path is not None else ""), title=title or "", summary=summary or "",
+        level=level or "", dimensions=dims,
         pass_mark=float(pass_mark) if pass_mark is not None else DEFAULT_PASS_MARK,
-        start=start, nodes=nodes, shuffle=shuffle, cast=cast, tests=tuple(tests), path=path,
+        start=start or "", nodes=nodes, shuffle=shuffle, cast=cast, tests=tuple(tests), path=path,
         sha256=sha256, line=ck.doc.key_pos(("id",)).line,
     )
 
@@ -639,17 +647,25 @@ def _build_test(ck: _Checker, built: _Built, index: int, item: Any) -> ScenarioT
 # -- graph --------------------------------------------------------------------------------------
 
 
-def _check_graph(ck: _Checker, built: _Built, scenario: Scenario) -> None:
+def _check_references(ck: _Checker, built: _Built, scenario: Scenario, dimensions: dict[str, Dimension],
+                      kb_ids: set[str] | None, complete: bool) -> None:
+    """Item-by-item checks (SC201, SC202, SC301-SC303, SC306; SC305 when nothing failed to read).
+
+    They run even when the shape pass found errors, on every node, choice and test that could be
+    read. Targets are checked against every node id written in the file, including nodes with
+    errors of their own, so a broken node is not reported a second time as missing.
+    """
+    declared = list(built.node_path)
     nodes = scenario.nodes
-    if scenario.start not in nodes:
-        ck.error("SC201", f"start `{scenario.start}` names no node", ("start",), suggest(scenario.start, nodes))
+    if scenario.start and declared and scenario.start not in built.node_path:
+        ck.error("SC201", f"start `{scenario.start}` names no node", ("start",), suggest(scenario.start, declared))
     seen_choice: dict[str, tuple] = {}
     for node in nodes.values():
         for choice in node.choices:
             cpath = built.choice_path[id(choice)]
-            if choice.to not in nodes:
+            if choice.to not in built.node_path:
                 ck.error("SC201", f"`to: {choice.to}` in choice `{choice.id}` names no node", cpath + ("to",),
-                         suggest(choice.to, nodes))
+                         suggest(choice.to, declared))
             if choice.id in seen_choice:
                 first = ck.doc.pos(seen_choice[choice.id])
                 ck.error("SC202", f"duplicate choice id `{choice.id}` (first at line {first.line})",
@@ -657,15 +673,18 @@ def _check_graph(ck: _Checker, built: _Built, scenario: Scenario) -> None:
             else:
                 seen_choice[choice.id] = cpath
         for branch in node.random:
-            if branch.to not in nodes:
+            if branch.to not in built.node_path:
                 ck.error("SC201", f"`to: {branch.to}` in a random branch of `{node.id}` names no node",
-                         built.branch_path[id(branch)] + ("to",), suggest(branch.to, nodes))
+                         built.branch_path[id(branch)] + ("to",), suggest(branch.to, declared))
     for test in scenario.tests:
-        if test.expect_ending and test.expect_ending not in nodes:
+        if test.expect_ending and test.expect_ending not in built.node_path:
             ck.error("SC201", f"expected ending `{test.expect_ending}` of test `{test.name}` names no node",
-                     built.test_path[id(test)] + ("expect", "ending"), suggest(test.expect_ending, nodes))
-    if ck.errors:
-        return
+                     built.test_path[id(test)] + ("expect", "ending"), suggest(test.expect_ending, declared))
+    _check_cites_and_dimensions(ck, built, scenario, dimensions, kb_ids, complete)
+
+
+def _check_graph(ck: _Checker, built: _Built, scenario: Scenario) -> None:
+    nodes = scenario.nodes
 
     # Forward reachability from the start, ignoring flags.
     targets = {node_id: node.targets() for node_id, node in nodes.items()}
@@ -714,8 +733,9 @@ def _check_graph(ck: _Checker, built: _Built, scenario: Scenario) -> None:
 # -- scoring ------------------------------------------------------------------------------------
 
 
-def _check_scoring(ck: _Checker, built: _Built, scenario: Scenario, dimensions: dict[str, Dimension],
-                   kb_ids: set[str] | None) -> None:
+def _check_cites_and_dimensions(ck: _Checker, built: _Built, scenario: Scenario,
+                                dimensions: dict[str, Dimension], kb_ids: set[str] | None,
+                                complete: bool) -> None:
     flags_set = {f for _n, c in scenario.all_choices() for f in c.set}
     for _node, choice in scenario.all_choices():
         cpath = built.choice_path[id(choice)]
@@ -736,7 +756,7 @@ def _check_scoring(ck: _Checker, built: _Built, scenario: Scenario, dimensions: 
                 if cite not in kb_ids:
                     ck.error("SC303", f"`cites` of choice `{choice.id}` names `{cite}`, which is not in the "
                                       "knowledge base", cpath + ("cites", i), suggest(cite, kb_ids))
-        for key in ("requires", "excludes"):
+        for key in ("requires", "excludes") if complete else ():  # a choice that failed to read may set it
             for i, flag in enumerate(getattr(choice, key)):
                 if flag not in flags_set:
                     ck.warning("SC305", f"flag `{flag}` in `{key}` of choice `{choice.id}` is never set by any "
@@ -748,9 +768,10 @@ def _check_scoring(ck: _Checker, built: _Built, scenario: Scenario, dimensions: 
                 ck.error("SC301", f"test `{test.name}` expects a score for `{dim}`, which the scenario "
                                   "does not score", built.test_path[id(test)] + ("expect", "scores", dim),
                          suggest(dim, scenario.dimensions), key=True)
-    if ck.errors:
-        return
 
+
+def _check_scoring(ck: _Checker, built: _Built, scenario: Scenario, dimensions: dict[str, Dimension],
+                   kb_ids: set[str] | None) -> None:
     analysis = analyse(scenario)
     best = analysis.best_achievable()
     for dim, value in best.items():

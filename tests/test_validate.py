@@ -229,3 +229,40 @@ def test_mutated_scenarios_give_diagnostics_never_exceptions(tmp_path_factory, d
     assert scenario is not None or any(d.severity == "error" for d in diags)
     for diag in diags:
         assert diag.file == str(target) and diag.line is not None and diag.code in CODES
+
+
+def test_an_id_mismatch_does_not_hide_an_unknown_target_or_cite(tmp_path: Path, dims) -> None:
+    """`check` reports every problem it can in one run: the item-by-item checks run on whatever
+    the shape pass could read."""
+    text = (BROKEN / "sc107-id-mismatch.yaml").read_text(encoding="utf-8")
+    text = text.replace("to: done", "to: dnoe").replace("cites: [reallocation-not-allowed]",
+                                                        "cites: [reallocation-not-alowed]")
+    text = text.replace('summary: "S"', 'sumary: "S"')
+    path = tmp_path / "sc107-id-mismatch.yaml"
+    path.write_text(text, encoding="utf-8")
+    scenario, diags = load_scenario_file(path, dims, KB_IDS)
+    assert scenario is None
+    found = {d.code: d for d in diags}
+    assert set(found) == {"SC107", "SC101", "SC102", "SC201", "SC303"}
+    assert found["SC201"].hint == "did you mean `done`?"
+    assert found["SC303"].hint == "did you mean `reallocation-not-allowed`?"
+
+
+def test_a_broken_node_is_not_also_reported_as_missing(tmp_path: Path, dims) -> None:
+    text = (BROKEN / "sc105-empty-say.yaml").read_text(encoding="utf-8")
+    text = text.replace('    say: "She stays."', '    say: ""')  # `done` cannot be read either
+    text = text.replace("cites: [reallocation-not-allowed]", "cites: [nowhere]")
+    path = tmp_path / "sc105-empty-say.yaml"
+    path.write_text(text, encoding="utf-8")
+    _scenario, diags = load_scenario_file(path, dims, KB_IDS)
+    assert sorted(d.code for d in diags) == ["SC105", "SC105"]  # the choice inside `opening` was not read
+
+
+def test_flags_are_judged_only_when_every_choice_could_be_read(tmp_path: Path, dims) -> None:
+    text = (BROKEN / "sc305-flag-never-set.yaml").read_text(encoding="utf-8")
+    text = text.replace("        cites: [reallocation-not-allowed]\n",
+                        "        cites: [reallocation-not-allowed]\n        set: [asked-worries]\n        colour: red\n", 1)
+    path = tmp_path / "sc305-flag-never-set.yaml"
+    path.write_text(text, encoding="utf-8")
+    _scenario, diags = load_scenario_file(path, dims, KB_IDS)
+    assert [d.code for d in diags] == ["SC101"]  # the unreadable choice sets the flag: no false SC305
