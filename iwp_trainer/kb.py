@@ -8,6 +8,7 @@ and every other entry still loads. Front matter is split with markdown-it-py's f
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -194,16 +195,24 @@ def _text_tuple(
     return tuple(out) if ok else None
 
 
+def _misspelt(key: str, meta: dict[str, Any]) -> str | None:
+    """The unknown key in ``meta`` that is most likely a misspelling of the missing ``key``."""
+    unknown = [str(k) for k in meta if k not in KNOWN_KEYS]
+    close = difflib.get_close_matches(key, unknown, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _required_text(
     meta: dict[str, Any], key: str, lines: KeyLines, path: Path, diags: list[Diagnostic], where: str = ""
 ) -> str | None:
     value = meta.get(key)
     label = f"{where}{key}"
     if key not in meta or value is None or (isinstance(value, str) and not value.strip()):
+        typo = _misspelt(key, meta) if key not in meta else None
         diags.append(Diagnostic.error(
             "kb-missing-field", f"entry has no `{label}`", path,
-            lines.key(key) if key in meta else lines.start,
-            hint=f"add `{key}:` to the front matter"))
+            lines.key(typo) if typo else (lines.key(key) if key in meta else lines.start),
+            hint=f"did you mean `{key}`? it is written `{typo}:`" if typo else f"add `{key}:` to the front matter"))
         return None
     if not isinstance(value, str):
         diags.append(Diagnostic.error(
@@ -259,10 +268,12 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
     document = section = None
     source = meta.get("source")
     if "source" not in meta or source is None:
+        typo = _misspelt("source", meta) if "source" not in meta else None
         diags.append(Diagnostic.error(
             "kb-missing-field", "entry has no `source` (document and section)", path,
-            lines.key("source") if "source" in meta else lines.start,
-            hint="add source: {document: IWP trial FAQ, section: ...}"))
+            lines.key(typo) if typo else (lines.key("source") if "source" in meta else lines.start),
+            hint=(f"did you mean `source`? it is written `{typo}:`" if typo
+                  else "add source: {document: IWP trial FAQ, section: ...}")))
     elif not isinstance(source, dict):
         diags.append(Diagnostic.error(
             "kb-type", "`source` must be a mapping with `document` and `section`", path,
@@ -273,9 +284,10 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
         section = _required_text(source, "section", src_lines, path, diags, "source.")
     for key in meta:
         if key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(str(key), [k for k in KNOWN_KEYS if k not in meta], n=1, cutoff=0.6)
             diags.append(Diagnostic.warning(
                 "kb-unknown-key", f"unknown key `{key}` is ignored", path, lines.key(str(key)),
-                hint="known keys: " + ", ".join(KNOWN_KEYS)))
+                hint=f"did you mean `{close[0]}`?" if close else "known keys: " + ", ".join(KNOWN_KEYS)))
     if any(d.severity == "error" for d in diags[before:]):
         diags.extend(control)
         return None

@@ -142,6 +142,20 @@ def test_unknown_keys_and_empty_body_are_warnings(tmp_path: Path) -> None:
     ]
 
 
+def test_a_misspelt_key_gets_a_did_you_mean_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "typo.md").write_text(
+        "---\nid: typo\nquestion: Typo?\nsourc: {document: IWP trial FAQ, section: x}\nrelatd: []\n---\nYes.\n",
+        encoding="utf-8",
+    )
+    kb = load_kb(tmp_path)
+    assert "typo" not in kb.entries
+    found = {d.code: d for d in kb.diagnostics}
+    missing = found["kb-missing-field"]
+    assert missing.line == 4 and missing.hint == "did you mean `source`? it is written `sourc:`"
+    hints = sorted(d.hint for d in kb.diagnostics if d.code == "kb-unknown-key")
+    assert hints == ["did you mean `related`?", "did you mean `source`?"]
+
+
 def test_split_front_matter_gives_file_lines() -> None:
     split = split_front_matter("---\nid: a\nquestion: b\n---\nfirst\nsecond\n")
     assert split == ("id: a\nquestion: b", 2, "first\nsecond\n", 5)

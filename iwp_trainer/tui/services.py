@@ -28,6 +28,22 @@ class Library:
     dimensions: dict[str, Any] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     cited_by: dict[str, list[Any]] = field(default_factory=dict)
+    not_loaded: list[str] = field(default_factory=list)  # scenario files left out, with errors
+    not_loaded_for_kb: list[str] = field(default_factory=list)  # ...only because of cites (SC303)
+
+    def not_loaded_note(self) -> str:
+        """"5 scenarios not loaded: see Problems (F6)", or "" when every scenario file loaded."""
+        count = len(self.not_loaded)
+        if not count:
+            return ""
+        note = f"{count} scenario{'s' if count != 1 else ''} not loaded: see Problems (F6)"
+        kb = len(self.not_loaded_for_kb)
+        if kb == 1 == count:
+            note += ". It cites a knowledge-base entry that did not load"
+        elif kb:
+            who = "All of them cite" if kb == count else f"{kb} of them cite"
+            note += f". {who} knowledge-base entries that did not load"
+        return note + "."
 
     @property
     def entries(self) -> dict[str, Any]:
@@ -75,6 +91,7 @@ def load_library(kb_dir: Path, scenarios_dir: Path) -> Library:
         lib.diagnostics.extend(getattr(sset, "diagnostics", []) or [])
     except Exception as exc:
         lib.diagnostics.append(_crash("scenarios-unreadable", scenarios_dir, exc))
+    _count_not_loaded(lib, scenarios_dir)
     for scenario in lib.scenarios.values():
         cited: set[str] = set()
         for node in scenario.nodes.values():
@@ -83,6 +100,24 @@ def load_library(kb_dir: Path, scenarios_dir: Path) -> Library:
         for entry_id in sorted(cited):
             lib.cited_by.setdefault(entry_id, []).append(scenario)
     return lib
+
+
+def _count_not_loaded(lib: Library, scenarios_dir: Path) -> None:
+    """Which scenario files did not load, and which of them only because a cited KB entry is
+    missing (often one KB typo that drops several scenarios), so Practise can say so."""
+    try:
+        from iwp_trainer.scenario_loader import scenario_files
+
+        files = [str(p) for p in scenario_files(scenarios_dir)]
+    except Exception:
+        return
+    loaded = {str(getattr(s, "path", "")) for s in lib.scenarios.values()}
+    errors: dict[str, set[str]] = {}
+    for diag in lib.diagnostics:
+        if diag.severity == "error":
+            errors.setdefault(diag.file, set()).add(diag.code)
+    lib.not_loaded = [f for f in files if f not in loaded]
+    lib.not_loaded_for_kb = [f for f in lib.not_loaded if errors.get(f) == {"SC303"}]
 
 
 def open_answerer(

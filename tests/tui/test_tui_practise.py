@@ -381,3 +381,45 @@ async def test_resuming_an_attempt_left_at_its_ending_finishes_it(make_app) -> N
         assert services.unfinished(app.store, "test") == []
         [done] = services.attempts(app.store, "test")
         assert done.status == "finished" and done.passed and done.choice_ids == ("not-normally", "agreed-steps")
+
+
+async def test_scenarios_dropped_by_a_kb_typo_are_counted(make_app, tmp_path) -> None:
+    import shutil
+
+    content = tmp_path / "content"
+    shutil.copytree(TUI_FIXTURES, content, ignore=shutil.ignore_patterns("broken"))
+    entry = content / "kb" / "travel-costs-refund.md"
+    entry.write_text(entry.read_text(encoding="utf-8").replace("source:", "sourc:"), encoding="utf-8")
+    (content / "scenarios" / "fare-two.yaml").write_text(
+        (content / "scenarios" / "fare.yaml").read_text(encoding="utf-8").replace("id: fare", "id: fare-two"),
+        encoding="utf-8")
+    app = make_app(kb=content / "kb", scenarios=content / "scenarios")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        banner = str(app.screen.query_one("#not-loaded", Static).render())
+        assert banner == ("⚠ 2 scenarios not loaded: see Problems (F6). All of them cite knowledge-base "
+                          "entries that did not load.")
+        assert "fare" not in app.library.scenarios and "swap" in app.library.scenarios
+        typo = [d for d in app.library.diagnostics if d.code == "kb-missing-field"]
+        assert typo and typo[0].hint == "did you mean `source`? it is written `sourc:`"
+
+
+async def test_no_banner_when_every_scenario_loaded(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        assert app.screen.query_one("#not-loaded", Static).display is False
+
+
+async def test_a_broken_scenario_file_is_counted_on_practise(make_app) -> None:
+    app = make_app("broken")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        banner = app.screen.query_one("#not-loaded", Static)
+        assert banner.display and str(banner.render()) == "⚠ 1 scenario not loaded: see Problems (F6)."

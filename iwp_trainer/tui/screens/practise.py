@@ -87,6 +87,7 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="practise"):
+            yield Static("", id="not-loaded")
             table: DataTable[Any] = RowTable(id="scenario-table", cursor_type="row", zebra_stripes=True)
             yield table
             yield Static("", id="scenario-summary")
@@ -106,6 +107,10 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
 
     def fill_table(self) -> None:
         lib = self.iwp.library
+        note = lib.not_loaded_note()
+        banner = self.query_one("#not-loaded", Static)
+        banner.update(Content.styled(f"⚠ {note}", "bold") if note else "")
+        banner.display = bool(note)
         table = self.query_one("#scenario-table", DataTable)
         keep = self.selected_id()
         table.clear(columns=True)
