@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from iwp_trainer.engine import Playthrough
-from iwp_trainer.gaming import STRATEGIES, overall, play_strategy, simulate, text_length
+from iwp_trainer.gaming import MAX_PASS_RATE, STRATEGIES, overall, play_strategy, simulate, text_length
 from iwp_trainer.scenario import Choice, Node, Scenario
-from iwp_trainer.scenario_loader import load_dimensions, load_scenario_file
+from iwp_trainer.scenario_loader import load_dimensions, load_scenario_file, load_scenarios
 
+ROOT = Path(__file__).resolve().parent.parent
 QUALITY = Path(__file__).parent / "fixtures" / "scenarios" / "quality"
 
 
@@ -75,3 +76,15 @@ def test_overall_pools_every_play() -> None:
     total = overall(results)
     assert total["first"].plays == 30 and total["first"].passes == 10 + results[0].rates[3].passes
 
+
+
+# Issue 12's evidence: over the shipped scenarios (scenarios/, rewritten for "scenarios v2"), no
+# naive strategy passes more than 10% of its plays. Before the rewrite: always-longest passed 69%.
+def test_no_naive_strategy_passes_more_than_a_tenth_of_any_shipped_scenario() -> None:
+    loaded = load_scenarios(ROOT / "scenarios", None, run_tests=False)
+    assert len(loaded.scenarios) >= 13
+    gamed = {}
+    for scenario in loaded.scenarios.values():
+        for rate in simulate(scenario).gamed_by(MAX_PASS_RATE):
+            gamed.setdefault(scenario.id, []).append(f"{rate.strategy} {rate.passes}/{rate.plays}")
+    assert not gamed, f"naive strategies pass more than {MAX_PASS_RATE:.0%} of plays: {gamed}"
