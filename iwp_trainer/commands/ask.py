@@ -241,7 +241,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"iwp-trainer ask: warning: {answerer.notice}\n")
     if kb.diagnostics:
         sys.stderr.write(f"iwp-trainer ask: warning: {len(kb.diagnostics)} problem(s) in the knowledge "
-                         f"base; the affected entries are skipped:\n")
+                         f"base; entries with errors are skipped (one whose only problem is a control "
+                         f"character is, with a placeholder for it):\n")
         print_diagnostics(kb.diagnostics, sys.stderr)
     if not kb.entries:
         _error(f"the knowledge base in {args.kb} has no valid entries")

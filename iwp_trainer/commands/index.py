@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     answerer.close()
     if kb.diagnostics:
         sys.stderr.write(f"iwp-trainer index: warning: {len(kb.diagnostics)} problem(s) in the knowledge "
-                         f"base; the affected entries are not indexed:\n")
+                         f"base; entries with errors are not indexed (one whose only problem is a control "
+                         f"character is, with a placeholder for it):\n")
         print_diagnostics(kb.diagnostics, sys.stderr)
     verb = "Indexed" if built() else "Index already up to date with"
     sys.stdout.write(f"{verb} {len(kb.entries)} entries in {elapsed:.2f} s ({args.index})\n")
