@@ -17,6 +17,7 @@ from iwp_trainer import store as store_module
 from iwp_trainer.diagnostics import Diagnostic
 from iwp_trainer.scoring import attempt_score
 from iwp_trainer.store import ProgressStore
+from iwp_trainer.tui.safe import notify
 
 
 @dataclass
@@ -311,7 +312,8 @@ def call_store(node: Any, method: str, *args: Any) -> Any:
     try:
         return getattr(store, method)(*args)
     except Exception as exc:
-        node.notify(f"Could not record progress ({method}): {exc}", severity="error", timeout=8)
+        # The error may quote a path or a name: shown as written, never as markup.
+        notify(node, f"Could not record progress ({method}): {exc}", severity="error", timeout=8)
         return None
 
 

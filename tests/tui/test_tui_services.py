@@ -120,3 +120,21 @@ def test_save_progress_starts_records_and_finishes_in_order() -> None:
     assert attempt.status == "finished" and attempt.passed and attempt.choice_ids == ("keep",)
     with pytest.raises(StoreError):
         services.save_progress(store, None, decision=decision)  # nothing to record it against
+
+
+def test_a_store_error_is_notified_as_text_not_markup() -> None:
+    """A failing store's message may quote a path like `/shared/[team]/progress.sqlite3`."""
+    from types import SimpleNamespace
+
+    from iwp_trainer.tui.services import call_store
+
+    class Broken:
+        def abandon_attempt(self, attempt_id: int) -> None:
+            raise OSError("cannot open /shared/[/]team/progress.sqlite3 \x1b]0;t\x07")
+
+    seen: list[tuple[str, dict]] = []
+    node = SimpleNamespace(app=SimpleNamespace(store=Broken()), notify=lambda message, **kw: seen.append((message, kw)))
+    assert call_store(node, "abandon_attempt", 1) is None
+    (message, kwargs), = seen
+    assert message == "Could not record progress (abandon_attempt): cannot open /shared/[/]team/progress.sqlite3 ␛]0;t␇"
+    assert kwargs["markup"] is False
