@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -34,7 +34,9 @@ from iwp_trainer.glossary import (
     yaml_error_text,
 )
 
-KNOWN_KEYS = ("id", "question", "aliases", "tags", "source", "related")
+KNOWN_KEYS = ("id", "question", "title", "aliases", "tags", "source", "related")
+# A `title:` is the short name shown in lists (the Browse tree) when the question is long.
+TITLE_MAX = 60
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,17 @@ class Entry:
     body: str
     path: Path
     line: int
+    short_title: str = ""  # the front matter's optional `title:`
 
     @property
     def title(self) -> str:
+        """The heading of the answer: always the full question."""
         return self.question
+
+    @property
+    def label(self) -> str:
+        """The name in lists such as the Browse tree: the short ``title:`` if given, else the question."""
+        return self.short_title or self.question
 
     @property
     def citation(self) -> str:
@@ -262,6 +271,17 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
         diags.append(Diagnostic.error("kb-duplicate-key", f"key `{name}` appears twice", path, line))
     entry_id = _required_text(meta, "id", lines, path, diags)
     question = _required_text(meta, "question", lines, path, diags)
+    short_title = ""
+    if meta.get("title") is not None:
+        short_title = _required_text(meta, "title", lines, path, diags) or ""
+        if short_title and len(short_title) > TITLE_MAX:
+            diags.append(Diagnostic.warning(
+                "kb-long-title", f"`title` is {len(short_title)} characters; keep it to {TITLE_MAX} or fewer",
+                path, lines.key("title"), hint="the title is the short name shown in the Browse tree"))
+        elif short_title and question and len(short_title) >= len(question):
+            diags.append(Diagnostic.warning(
+                "kb-title-not-shorter", "`title` is no shorter than the question, so it adds nothing", path,
+                lines.key("title"), hint="give a title only when the question is long; otherwise remove it"))
     aliases = _text_tuple(meta, "aliases", lines, path, diags)
     tags = _text_tuple(meta, "tags", lines, path, diags)
     related = _text_tuple(meta, "related", lines, path, diags)
@@ -298,7 +318,7 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
         diags.append(Diagnostic.warning("kb-empty-body", f"entry {entry_id!r} has no answer text", path,
                                         lines.key("id")))
     entry = Entry(entry_id, question, aliases, tags, document, section, related,
-                  body.strip("\n"), path, lines.key("id"))
+                  body.strip("\n"), path, lines.key("id"), short_title)
     return entry, lines
 
 
@@ -389,11 +409,21 @@ def entry_files(kb_dir: Path) -> list[Path]:
     return [base / name for name in names]
 
 
+def _modified(path: Path) -> float:
+    """When a file was last written (0 when that cannot be read): the newer of two copies is blamed."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def load_kb(kb_dir: Path) -> KnowledgeBase:
     """Load every entry and the glossary of ``kb_dir``; never raises on bad content.
 
-    A missing folder gives an empty KB with one error diagnostic. Duplicate ids keep the first
-    file (in name order); a ``related`` id that does not exist is reported and dropped.
+    A missing folder gives an empty KB with one error diagnostic. Of entries sharing an id, the
+    oldest file is kept and each newer copy is reported, naming both files and lines: the newer file
+    is the one just added or copied, so that is where the fix belongs. A ``related`` id that does not
+    exist is reported and dropped.
     """
     kb_dir = Path(kb_dir)
     diags: list[Diagnostic] = []
@@ -404,6 +434,7 @@ def load_kb(kb_dir: Path) -> KnowledgeBase:
         return KnowledgeBase({}, Glossary(), diags)
     entries: dict[str, Entry] = {}
     positions: dict[str, KeyLines] = {}
+    copies: dict[str, list[tuple[Entry, KeyLines]]] = {}
     for path in entry_files(kb_dir):
         text = _read_text(path, diags)
         if text is None:
@@ -411,15 +442,18 @@ def load_kb(kb_dir: Path) -> KnowledgeBase:
         parsed = parse_entry(text, path, diags)
         if parsed is None:
             continue
-        entry, lines = parsed
-        if entry.id in entries:
-            first = entries[entry.id]
-            diags.append(Diagnostic.error(
-                "kb-duplicate-id", f"id {entry.id!r} is already used by {first.path.name}:{first.line}",
-                path, entry.line, hint="give each entry its own id"))
-            continue
-        entries[entry.id] = entry
-        positions[entry.id] = lines
+        copies.setdefault(parsed[0].id, []).append(parsed)
+    for entry_id, found in copies.items():
+        if len(found) > 1:
+            found.sort(key=lambda parsed: (_modified(parsed[0].path), parsed[0].path.name))
+            first = found[0][0]
+            for newer, _lines in found[1:]:
+                diags.append(Diagnostic.error(
+                    "kb-duplicate-id",
+                    f"id {entry_id!r} is used by {first.path.name}:{first.line} and again here, in "
+                    f"{newer.path.name}:{newer.line}, the newer file; this copy is ignored",
+                    newer.path, newer.line, hint="give this entry its own id (or remove the copy)"))
+        entries[entry_id], positions[entry_id] = found[0]
     for entry_id, entry in list(entries.items()):
         missing = [i for i in entry.related if i not in entries]
         if not missing:
@@ -431,9 +465,7 @@ def load_kb(kb_dir: Path) -> KnowledgeBase:
                     "kb-unknown-related", f"related id {rel!r} does not exist", entry.path,
                     lines.item("related", index), hint="use the id of another entry"))
         kept = tuple(i for i in entry.related if i not in missing)
-        entries[entry_id] = Entry(entry.id, entry.question, entry.aliases, entry.tags,
-                                  entry.source_document, entry.source_section, kept,
-                                  entry.body, entry.path, entry.line)
+        entries[entry_id] = replace(entry, related=kept)
     glossary = load_glossary(kb_dir / GLOSSARY_FILE)
     diags.extend(glossary.diagnostics)
     return KnowledgeBase(entries, glossary, diags)
@@ -467,7 +499,7 @@ def kb_from_data(data: dict[str, Any]) -> KnowledgeBase:
         entry = Entry(
             raw["id"], raw["question"], tuple(raw["aliases"]), tuple(raw["tags"]),
             raw["source_document"], raw["source_section"], tuple(raw["related"]), raw["body"],
-            Path(raw["path"]), int(raw["line"]),
+            Path(raw["path"]), int(raw["line"]), str(raw.get("short_title") or ""),
         )
         entries[entry.id] = entry
     terms = {}

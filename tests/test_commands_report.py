@@ -49,6 +49,16 @@ def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def test_report_with_no_argument_lists_the_reports_one_line_each(db: Path, capsys: pytest.CaptureFixture) -> None:
+    code, out, err = run(capsys, "--db", str(db), "report")
+    assert code == 2 and out == ""
+    assert "the following arguments are required" not in err
+    lines = err.splitlines()
+    for name in ("learners", "scenarios", "gaps"):
+        line = next(ln for ln in lines if ln.strip().startswith(name + " "))
+        assert len(line.split()) > 3  # a line saying what the report shows
+
+
 def test_learners_table(db: Path, capsys: pytest.CaptureFixture) -> None:
     code, out, err = run(capsys, "--db", str(db), "report", "learners")
     assert code == 0 and err == ""

@@ -32,7 +32,7 @@ def test_check_clean_folder_exits_zero(capsys) -> None:
     code, out, err = cli(capsys, "check", "--strict")
     assert code == 0, err
     assert err == ""
-    assert "checked 2 scenario files: 0 errors, 0 warnings" in out
+    assert "checked 2 scenario files and 3 knowledge-base entries: 0 errors, 0 warnings" in out
 
 
 def test_check_reports_file_line_code_and_exits_one(capsys) -> None:
@@ -166,6 +166,24 @@ def test_play_unknown_scenario_suggests(capsys) -> None:
     assert "unknown scenario `group-swp`" in err and "did you mean `group-swap`?" in err
 
 
+def test_play_unknown_scenario_with_nothing_close_lists_the_valid_ids(capsys) -> None:
+    code, out, err = cli(capsys, "play", "no-such")
+    assert code == 1 and out == ""
+    known = sorted(p.stem for p in VALID.glob("*.yaml") if p.name != "dimensions.yaml")
+    assert f"unknown scenario `no-such` in {VALID}; the scenarios are: {', '.join(known)}" in err
+    code, _out, err = cli(capsys, "graph", "no-such")
+    assert code == 1 and "the scenarios are: " + ", ".join(known) in err
+
+
+def test_check_summary_counts_kb_entries_too(tmp_path: Path, capsys) -> None:
+    code, out, _err = cli(capsys, "check", str(KB))
+    assert "checked 3 knowledge-base entries: 0 errors, 0 warnings" in out
+    code, out, _err = cli(capsys, "check", str(VALID / "group-swap.yaml"), str(sorted(KB.glob("*.md"))[0]))
+    assert "checked 1 scenario file and 1 knowledge-base entry:" in out
+    code, out, _err = cli(capsys, "check", "--json")
+    assert json.loads(out)["kb_entries"] == 3
+
+
 def test_play_unknown_choice_suggests(capsys) -> None:
     code, _out, err = cli(capsys, "play", "group-swap", "--choose", "ask-why,reasure")
     assert code == 1
@@ -193,6 +211,27 @@ def test_graph_defaults_to_mermaid_and_offers_dot(capsys) -> None:
     assert code == 0 and "flowchart TD" in out and "CRITICAL move-her" in out
     code, out, _err = cli(capsys, "graph", "group-swap", "--format", "dot")
     assert code == 0 and out.startswith('digraph "group-swap"')
+
+
+def test_graph_labels_and_colours_endings_by_outcome(capsys) -> None:
+    from iwp_trainer.graph import OUTCOME_COLOURS, ending_outcomes
+    from iwp_trainer.scenario_loader import load_dimensions, load_scenario_file
+
+    dims, _ = load_dimensions(VALID / "dimensions.yaml")
+    scenario, _ = load_scenario_file(VALID / "group-swap.yaml", dims, None)
+    outcomes = ending_outcomes(scenario)
+    assert "fail" in outcomes.values() and set(outcomes.values()) & {"pass", "mixed"}
+    code, mermaid, _err = cli(capsys, "graph", "group-swap")
+    code, dot, _err = cli(capsys, "graph", "group-swap", "--format", "dot")
+    words = {"pass": "ending (pass)", "fail": "ending (fail)", "mixed": "ending (pass or fail)"}
+    for node_id, outcome in outcomes.items():
+        node = scenario.nodes[node_id]
+        fill, _stroke = OUTCOME_COLOURS[outcome]
+        assert f"{node_id}<br/>{words[outcome]}: {node.ending}" in mermaid
+        assert f"classDef ending_{outcome} fill:{fill}" in mermaid
+        assert f'"{node_id}\\n{words[outcome]}: {node.ending}"' in dot
+        line = next(ln for ln in dot.splitlines() if ln.strip().startswith(f'"{node_id}" ['))
+        assert f'fillcolor="{fill}"' in line
 
 
 def test_graph_bad_usage(capsys) -> None:

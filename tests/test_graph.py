@@ -54,8 +54,11 @@ def test_mermaid_marks_critical_endings_and_random(scenario: Scenario) -> None:
     assert "linkStyle" in text and "stroke:#c62828" in text
     assert f'{back["check"]} -.->|"weight 3"| {back["calm-end"]}' in text
     assert f'{back["check"]} -.->|"weight 1"| {back["observed-end"]}' in text
-    assert f'{back["calm-end"]}(["calm-end<br/>ending: Stays in the trial"])' in text
-    assert re.search(rf"class [n0-9,]*{back['calm-end']}\b[n0-9,]* ending", text)
+    assert f'{back["calm-end"]}(["calm-end<br/>ending (pass or fail): Stays in the trial"])' in text
+    assert re.search(rf"class [n0-9,]*{back['calm-end']}\b[n0-9,]* ending_mixed", text)
+    assert f'{back["moved-end"]}(["moved-end<br/>ending (fail): Reallocated"])' in text
+    assert re.search(rf"class {back['moved-end']} ending_fail", text)
+    assert "classDef ending_fail fill:#ffebee,stroke:#c62828" in text
     assert "[if asked-worries]" in text  # conditions on choices are shown
 
 
@@ -69,7 +72,20 @@ def test_dot_draws_the_same_graph(scenario: Scenario) -> None:
     critical = [line for line in text.splitlines() if "CRITICAL" in line]
     assert len(critical) == 1 and 'color="#c62828"' in critical[0] and "penwidth=3" in critical[0]
     assert '"check" -> "calm-end" [label="weight 3", style=dashed];' in text
-    assert re.search(r'"moved-end" \[label="moved-end\\nending: Reallocated", shape=doubleoctagon', text)
+    assert re.search(r'"moved-end" \[label="moved-end\\nending \(fail\): Reallocated", shape=doubleoctagon, '
+                     r'style="filled", fillcolor="#ffebee", color="#c62828"', text)
+
+
+def test_ending_outcomes_follow_the_engines_pass_rule(scenario: Scenario) -> None:
+    from iwp_trainer.engine import play_path
+    from iwp_trainer.graph import ending_outcomes
+
+    outcomes = ending_outcomes(scenario)
+    assert outcomes["moved-end"] == "fail"  # only reached through the critical choice
+    for test in scenario.tests:  # every scripted path agrees with the outcome of its ending
+        result = play_path(scenario, test.choose, test.seed)
+        if result.finished:
+            assert outcomes[result.ending_node] in (("pass", "mixed") if result.passed else ("fail", "mixed"))
 
 
 def test_labels_are_escaped() -> None:

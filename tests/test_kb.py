@@ -17,8 +17,17 @@ def good_kb(fixtures_dir: Path) -> Path:
 
 
 @pytest.fixture
-def broken_kb(fixtures_dir: Path) -> Path:
-    return fixtures_dir / "kb" / "broken"
+def broken_kb(fixtures_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the broken KB with every file equally old, so which duplicate counts as the newer
+    copy does not depend on when the checkout wrote each file."""
+    import os
+    import shutil
+
+    copy = tmp_path / "broken"
+    shutil.copytree(fixtures_dir / "kb" / "broken", copy)
+    for path in copy.iterdir():
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    return copy
 
 
 def _by_file(diags: list[Diagnostic]) -> dict[str, list[Diagnostic]]:
@@ -91,6 +100,52 @@ def test_broken_entries_do_not_stop_the_others(broken_kb: Path) -> None:
     assert kb.entries["unknown-related"].related == ("travel-costs",)
     # The duplicate keeps the first file's entry.
     assert kb.entries["travel-costs"].path.name == "travel-costs.md"
+
+
+def test_duplicate_id_blames_the_newer_copy_and_names_both_files(broken_kb: Path) -> None:
+    import os
+
+    original = broken_kb / "travel-costs.md"
+    copy = broken_kb / "a-new-copy.md"  # sorts first, but is the newer file
+    copy.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
+    os.utime(copy, (1_800_000_000, 1_800_000_000))
+    kb = load_kb(broken_kb)
+    assert kb.entries["travel-costs"].path == original  # the original stays in use
+    blamed = [d for d in kb.diagnostics if d.code == "kb-duplicate-id" and Path(d.file) == copy]
+    assert len(blamed) == 1 and blamed[0].line == kb.entries["travel-costs"].line
+    message = blamed[0].message
+    assert "travel-costs.md:2" in message and f"a-new-copy.md:{blamed[0].line}" in message and "newer" in message
+    assert not [d for d in kb.diagnostics if d.code == "kb-duplicate-id" and Path(d.file) == original]
+
+
+def test_title_is_the_short_name_in_lists(tmp_path: Path) -> None:
+    kb_dir = tmp_path / "kb"
+    kb_dir.mkdir()
+    long_q = "What are the key messages I should give a claimant who has just been told they are in the trial?"
+    (kb_dir / "a.md").write_text(
+        f"---\nid: a\nquestion: {long_q}\ntitle: Key messages for a new trial claimant\n"
+        "source: {document: IWP trial FAQ, section: s}\n---\nBody\n", encoding="utf-8")
+    (kb_dir / "b.md").write_text(
+        "---\nid: b\nquestion: Short?\ntitle: A title longer than the question\n"
+        "source: {document: IWP trial FAQ, section: s}\n---\nBody\n", encoding="utf-8")
+    (kb_dir / "c.md").write_text(
+        f"---\nid: c\nquestion: {long_q}\ntitle: {'x' * 61}\n"
+        "source: {document: IWP trial FAQ, section: s}\n---\nBody\n", encoding="utf-8")
+    (kb_dir / "d.md").write_text(
+        "---\nid: d\nquestion: Plain?\ntitle: [not, text]\n"
+        "source: {document: IWP trial FAQ, section: s}\n---\nBody\n", encoding="utf-8")
+    kb = load_kb(kb_dir)
+    a = kb.entries["a"]
+    assert a.label == "Key messages for a new trial claimant" and a.title == long_q  # answers keep the question
+    assert kb.entries["b"].label == "A title longer than the question"
+    codes = {(Path(d.file).name, d.line, d.code) for d in kb.diagnostics}
+    assert ("b.md", 4, "kb-title-not-shorter") in codes
+    assert ("c.md", 4, "kb-long-title") in codes
+    assert ("d.md", 4, "kb-type") in codes and "d" not in kb.entries
+    assert not [d for d in kb.diagnostics if Path(d.file).name == "a.md"]
+    from iwp_trainer.kb import kb_from_data, kb_to_data
+
+    assert kb_from_data(kb_to_data(kb)).entries["a"].label == a.label  # kept in the index's snapshot
 
 
 def test_messages_name_the_problem(broken_kb: Path) -> None:

@@ -205,6 +205,22 @@ def gaming_json(results: list[GamingResult], scenarios: list[Scenario], seeds: i
             "decisions": len(points), "best_is_longest": sum(p.best_is_longest for p in points)}
 
 
+def kb_entries_checked(kb_dir: Path, paths: list[Path]) -> int:
+    """How many knowledge-base entry files the check covered: the whole KB with no PATHS, else the
+    entries and KB folders named (for the summary line, which used to count scenarios only)."""
+    from iwp_trainer.kb import entry_files
+
+    if not paths:
+        return len(entry_files(kb_dir))
+    total = 0
+    for path in paths:
+        home = _kb_folder_of(path, kb_dir)
+        if home is None:
+            continue
+        total += len(entry_files(path)) if path.is_dir() else int(path.suffix.lower() == ".md")
+    return total
+
+
 def run(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not p.exists()]
     if missing:
@@ -214,12 +230,13 @@ def run(args: argparse.Namespace) -> int:
     quality = args.quality or args.gaming
     outcome = check(Path(args.scenarios), Path(args.kb), list(args.paths), quality=quality, seeds=args.seeds)
     count, diags = outcome.count, outcome.diagnostics
+    entries = kb_entries_checked(Path(args.kb), list(args.paths))
     errors = sum(1 for d in diags if d.severity == "error")
     warnings = len(diags) - errors
     failed = has_errors(diags, strict=args.strict)
     if args.json:
         ordered = sorted(diags, key=lambda d: (d.file, d.line or 0, d.col or 0, d.code))
-        payload = {"ok": not failed, "files": count, "errors": errors, "warnings": warnings,
+        payload = {"ok": not failed, "files": count, "kb_entries": entries, "errors": errors, "warnings": warnings,
                    "diagnostics": [d.to_dict() for d in ordered]}
         if args.gaming:
             payload["gaming"] = gaming_json(outcome.gaming, outcome.scenarios, args.seeds)
@@ -228,6 +245,9 @@ def run(args: argparse.Namespace) -> int:
         print_diagnostics(diags, sys.stderr)
         if args.gaming:
             sys.stdout.write(gaming_table(outcome.gaming, outcome.scenarios, args.seeds))
-        print(f"checked {count} scenario file{'s' if count != 1 else ''}: "
+        checked = [f"{count} scenario file{'s' if count != 1 else ''}"] if count or not entries else []
+        if entries:
+            checked.append(f"{entries} knowledge-base entr{'ies' if entries != 1 else 'y'}")
+        print(f"checked {' and '.join(checked)}: "
               f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}")
     return EXIT_ERROR if failed else EXIT_OK

@@ -79,14 +79,22 @@ def resolve_scenario(ref: str, scenarios_dir: Path, kb: Any) -> tuple[Scenario |
             return None, [], f"cannot read {path}: {not_regular_reason(path)}"
         if not path.is_file():
             known = [p.stem for p in scenario_files(scenarios_dir)] if scenarios_dir.is_dir() else []
-            close = difflib.get_close_matches(ref, known, n=1)
-            hint = f"; did you mean `{close[0]}`?" if close else ""
-            return None, [], f"unknown scenario `{ref}` in {scenarios_dir}{hint}"
+            return None, [], f"unknown scenario `{ref}` in {scenarios_dir}{_known_hint(ref, known)}"
         result = load_scenarios(scenarios_dir, kb_ids, run_tests=False, files=[path])
     scenario = next(iter(result.scenarios.values()), None)
     if scenario is None:
         return None, result.diagnostics, f"scenario `{ref}` has errors; fix them first (iwp-trainer check)"
     return scenario, result.diagnostics, None
+
+
+def _known_hint(ref: str, known: list[str]) -> str:
+    """The closest scenario id, or (with none close) every valid id, so the user can pick one."""
+    close = difflib.get_close_matches(ref, known, n=1)
+    if close:
+        return f"; did you mean `{close[0]}`?"
+    if not known:
+        return "; the folder has no scenarios"
+    return "; the scenarios are: " + ", ".join(sorted(known))
 
 
 def _wrap(text: str, indent: str, hang: str = "") -> str:

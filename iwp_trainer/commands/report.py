@@ -18,6 +18,22 @@ from iwp_trainer.store import StoreError, open_existing
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
+# One line on each report, for `report` with no argument and for --help.
+REPORT_HELP = {
+    "learners": "per learner: attempts, passes, average share of the best score per dimension, last activity",
+    "scenarios": "per scenario: attempts, pass rate, average per dimension, the decisions most often got wrong",
+    "gaps": "Ask questions with no confident answer or marked not helpful, most frequent first",
+}
+
+
+def which_reports() -> str:
+    """The reports there are, one line on each."""
+    width = max(len(name) for name in REPORTS)
+    lines = ["which report? One of:"]
+    lines += [f"  {name.ljust(width)}  {REPORT_HELP.get(name, '')}".rstrip() for name in REPORTS]
+    lines.append("for example: iwp-trainer report gaps --since 2026-01-01")
+    return "\n".join(lines)
+
 
 def parse_date(value: str) -> datetime:
     """``YYYY-MM-DD`` as the start of that day in UTC (an argparse type: bad input exits 2)."""
@@ -56,7 +72,8 @@ def register(subparsers: Any) -> None:
                     "With --csv, the scenarios report's second table (decisions most often got wrong) "
                     "follows the first after one blank line.",
     )
-    parser.add_argument("report", choices=REPORTS, help="which report")
+    parser.add_argument("report", nargs="?", choices=REPORTS, default=None,
+                        help="; ".join(f"{name}: {text}" for name, text in REPORT_HELP.items()))
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--csv", action="store_true", help="CSV instead of a table")
     output.add_argument("--json", action="store_true", help="JSON instead of a table")
@@ -77,6 +94,9 @@ def _citations(kb_dir: Path | None) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.report is None:
+        print(which_reports(), file=sys.stderr)
+        return EXIT_USAGE
     f = report_filter(args)
     if args.report == "gaps" and f.scenario:
         print("iwp-trainer report: error: --scenario does not apply to the gaps report", file=sys.stderr)

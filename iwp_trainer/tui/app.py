@@ -106,6 +106,7 @@ class IwpApp(App[int]):
         self.remember_learner = remember_learner
         self.library = services.Library()
         self.library_revision = 0
+        self.last_played: str | None = None  # the scenario last opened for play (Practise returns to it)
         self.answerer: Any = None
         self.answerer_error: str | None = None
         self._ask_notice_shown = False
@@ -288,9 +289,10 @@ class IwpApp(App[int]):
         self.switch_mode("browse")
         self.get_screen_stack("browse")[0].post_message(ShowEntry(entry_id))
 
-    def open_scenario(self, scenario_id: str) -> None:
+    def open_scenario(self, scenario_id: str, play: bool = False) -> None:
+        """Show a scenario in Practise; with ``play``, start it in practice mode."""
         self.switch_mode("practise")
-        self.get_screen_stack("practise")[0].post_message(ShowScenario(scenario_id))
+        self.get_screen_stack("practise")[0].post_message(ShowScenario(scenario_id, play=play))
 
     def on_unmount(self) -> None:
         self._close_answerer()

@@ -14,8 +14,9 @@ class ShowEntry(Message):
 
 
 class ShowScenario(Message):
-    """Highlight this scenario (Practise moves the list cursor to it)."""
+    """Highlight this scenario (Practise moves the list cursor to it); with ``play``, start it too."""
 
-    def __init__(self, scenario_id: str) -> None:
+    def __init__(self, scenario_id: str, play: bool = False) -> None:
         self.scenario_id = scenario_id
+        self.play = play
         super().__init__()

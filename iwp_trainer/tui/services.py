@@ -306,6 +306,17 @@ def save_progress(store: Any, attempt_id: Any, *, start: dict[str, Any] | None =
     return attempt_id
 
 
+def citations(scenario: Any, entry_id: str) -> int:
+    """How many of a scenario's choices cite a KB entry: how much it practises that entry."""
+    return sum(entry_id in choice.cites for node in scenario.nodes.values() for choice in node.choices)
+
+
+def rank_citing(scenarios: list[Any], entry_id: str, passed: set[str]) -> list[Any]:
+    """Scenarios that cite an entry, best to practise first: not yet passed, then the most citations
+    of the entry, then by title."""
+    return sorted(scenarios, key=lambda s: (s.id in passed, -citations(s, entry_id), s.title.casefold()))
+
+
 def call_store(node: Any, method: str, *args: Any) -> Any:
     """Call the store; on failure tell the user (via ``node.notify``) instead of crashing."""
     store = node.app.store

@@ -8,7 +8,7 @@ from textual.widgets import Markdown, Static, Tree
 
 from iwp_trainer.kb import load_kb
 from iwp_trainer.tui.screens.browse import BrowseScreen
-from iwp_trainer.tui.screens.practise import PractiseScreen
+from iwp_trainer.tui.screens.practise import PlayScreen, PractiseScreen
 
 from tui_helpers import TUI_FIXTURES, ready, wait_for
 
@@ -18,6 +18,16 @@ KB = load_kb(TUI_FIXTURES / "kb")
 def pane(screen: BrowseScreen) -> str:
     view = screen.query_one("#entry-view")
     return "\n".join([str(w.render()) for w in view.query(Static)] + [w.source for w in view.query(Markdown)])
+
+
+async def pane_ready(pilot, screen: BrowseScreen) -> None:
+    """Wait until the right-hand pane shows what the cursor is on."""
+    tree = screen.query_one(Tree)
+    await pilot.pause()
+    await wait_for(pilot, lambda: tree.cursor_node is not None and (
+        tree.cursor_node.data[0] != "entry" or (screen.current is not None
+                                                and ("entry", screen.current.id) == tree.cursor_node.data)))
+    await pilot.pause()
 
 
 async def palette_shows(pilot, first: str) -> None:
@@ -60,15 +70,15 @@ async def test_entry_shows_citation_related_and_citing_scenarios(make_app) -> No
         await ready(pilot)
         screen = await open_browse(pilot)
         screen.show_entry(entry.id)
-        await pilot.pause()
+        await pane_ready(pilot, screen)
         text = pane(screen)
         assert entry.question in text
         assert f"Source: {entry.citation}" in text
         assert KB.related(entry)[0].question in text
-        assert "Can I get my bus fare back? (new)" in text  # fare.yaml cites sanction-duration
+        assert "Can I get my bus fare back? (new; not passed yet; cites it" in text  # fare.yaml cites it
         assert screen.query_one(Tree).cursor_node.data == ("entry", entry.id)
         await pilot.press("1")
-        await pilot.pause()
+        await pane_ready(pilot, screen)
         assert screen.current.id == KB.related(entry)[0].id
         assert screen.query_one(Tree).cursor_node.data == ("entry", screen.current.id)
 
@@ -85,7 +95,7 @@ async def test_glossary_term_shows_its_meaning(make_app) -> None:
         await pilot.pause()
         node = next(n for n in glossary.children if n.data == ("term", "FSF"))
         tree.move_cursor(node)
-        await pilot.pause()
+        await pane_ready(pilot, screen)
         assert term.meaning in pane(screen)
         assert "Also written: Flexible Support Fund" in pane(screen)
         assert "flexible support fund" not in pane(screen)  # an alias differing only in case is not repeated
@@ -99,9 +109,8 @@ async def test_s_practises_a_citing_scenario(make_app) -> None:
         screen.show_entry("reallocation-not-allowed")
         await pilot.pause()
         await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
-        await pilot.pause()
-        assert app.screen.selected_id() == "swap"
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        assert app.screen.scenario.id == "swap"
 
 
 async def test_command_palette_finds_an_entry_by_alias(make_app) -> None:
@@ -149,3 +158,88 @@ async def test_long_questions_in_the_tree_end_in_an_ellipsis(make_app) -> None:
                   for line in tree._tree_lines]
         assert any(label.endswith("…") for label in labels)
         assert all(len(label) <= tree.scrollable_content_region.width for label in labels)
+
+
+async def test_s_starts_the_best_match_not_yet_passed_with_most_citations(make_app) -> None:
+    from iwp_trainer.tui import services
+
+    root = TUI_FIXTURES.parents[2]
+    app = make_app(kb=root / "kb", scenarios=root / "scenarios")  # entries that several scenarios cite
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        lib = app.library
+        entry_id = next(e for e, citing in sorted(lib.cited_by.items()) if len(citing) > 1
+                        and len({services.citations(s, e) for s in citing}) > 1)
+        citing = lib.cited_by[entry_id]
+        most = max(citing, key=lambda s: services.citations(s, entry_id))
+        screen = await open_browse(pilot)
+        screen.show_entry(entry_id)
+        await pane_ready(pilot, screen)
+        assert screen.citing[0].id == most.id  # nothing passed yet: the one citing it most
+        # Pass that one: now the other scenario is the better one to practise.
+        attempt = app.store.start_attempt("test", most.id, most.title, most.sha256, "practice", 1, {})
+        app.store.finish_attempt(attempt, True, "end", {})
+        screen.show_entry(next(e for e in lib.entries if e != entry_id))
+        await pane_ready(pilot, screen)
+        screen.show_entry(entry_id)
+        await pane_ready(pilot, screen)
+        assert screen.citing[0].id != most.id and screen.citing[-1].id == most.id
+        assert "✓ passed" in pane(screen)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        assert app.screen.scenario.id == screen.citing[0].id
+
+
+async def test_tree_width_follows_the_terminal_and_the_user(make_app) -> None:
+    from iwp_trainer import settings
+    from iwp_trainer.tui.screens.browse import tree_width
+
+    for size in ((80, 24), (120, 40)):
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            await ready(pilot)
+            screen = await open_browse(pilot)
+            await pilot.pause()
+            tree = screen.query_one(Tree)
+            assert tree.outer_size.width == tree_width(size[0], 50) == round(size[0] / 2)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        screen = await open_browse(pilot)
+        await pilot.pause()
+        tree = screen.query_one(Tree)
+        before = tree.outer_size.width
+        await pilot.press("greater_than_sign", "greater_than_sign")
+        await pilot.pause()
+        assert tree.outer_size.width == before + 12  # 2 x 5% of 120 columns
+        await pilot.press("less_than_sign")
+        await pilot.pause()
+        assert tree.outer_size.width == before + 6
+    assert settings.load_settings()["browse_tree_share"] == 55  # remembered for next time
+
+
+async def test_tree_shows_the_short_title_when_an_entry_has_one(make_app, tmp_path) -> None:
+    import shutil
+
+    kb = tmp_path / "kb"
+    shutil.copytree(TUI_FIXTURES / "kb", kb)
+    path = kb / "travel-costs-refund.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\nquestion:", "\ntitle: Refunding travel costs\nquestion:", 1), encoding="utf-8")
+    app = make_app(kb=kb)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        screen = await open_browse(pilot)
+        labels = [str(n.label) for n in _all_nodes(screen.query_one(Tree).root)]
+        assert "Refunding travel costs" in labels
+        assert KB.entries["travel-costs-refund"].question not in labels
+        screen.show_entry("travel-costs-refund")
+        await pane_ready(pilot, screen)
+        assert KB.entries["travel-costs-refund"].question in pane(screen)  # the pane keeps the question
+
+
+def _all_nodes(node):
+    out = [node]
+    for child in node.children:
+        out.extend(_all_nodes(child))
+    return out

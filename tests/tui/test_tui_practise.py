@@ -423,3 +423,55 @@ async def test_a_broken_scenario_file_is_counted_on_practise(make_app) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
         banner = app.screen.query_one("#not-loaded", Static)
         assert banner.display and str(banner.render()) == "⚠ 1 scenario not loaded: see Problems (F6)."
+
+
+async def test_resuming_rebuilds_the_transcript_and_feedback(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await ready(pilot)
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press("2")  # not the best: feedback names the best choice
+        await pilot.pause()
+        first = [str(w.render()) for w in app.screen.query("#transcript > Static")]
+        first_cites = app.screen.last_cites
+        assert any("Not the best choice" in line for line in first)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.click("#keep")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.pause()
+        again = [str(w.render()) for w in app.screen.query("#transcript > Static")]
+        assert again == first  # the same lines and the same feedback, in the same order
+        assert app.screen.last_cites == first_cites  # c still opens the cited policy answer
+
+
+async def test_cursor_stays_on_the_scenario_just_played(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        screen = await open_practise(pilot, "swap")
+        assert screen.query_one(DataTable).cursor_row == 1  # not the first row
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press("escape")  # nothing decided: straight back to the list
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        await pilot.pause()
+        assert app.screen.selected_id() == "swap"
+        # After a result and "n" (next scenario), Esc comes back to the one played last.
+        app.screen.select_scenario("fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press("1", "1")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen) and app.screen.scenario.id == "swap")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen))
+        await pilot.pause()
+        assert app.screen.selected_id() == "swap"

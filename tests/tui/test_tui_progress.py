@@ -108,3 +108,32 @@ def test_result_bar_colour_follows_the_pass_rule_not_only_full_marks() -> None:
     failing = ScoreBar("Discretion", 1, 4, 0.25, passed=False).render()
     assert any("success" in str(span.style) for span in passing.spans)  # 75% passes: not a warning colour
     assert any("error" in str(span.style) for span in failing.spans)
+
+
+async def test_attempt_times_show_in_local_time(make_app, monkeypatch) -> None:
+    import time
+    from datetime import datetime, timezone
+
+    from iwp_trainer.store import ProgressStore
+    from iwp_trainer.tui import services
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30 all year: no daylight saving to allow for
+    time.tzset()
+    fixed = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+    monkeypatch.setattr(services, "open_store", lambda path: (ProgressStore.open(path, clock=lambda: fixed), None))
+    try:
+        app = make_app()
+        async with app.run_test(size=(100, 32)) as pilot:
+            await ready(pilot)
+            await play(pilot, "fare", ["1", "1"])
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
+            await pilot.pause()
+            table = app.screen.query_one("#attempts", DataTable)
+            assert str(table.columns[table.ordered_columns[0].key].label) == "When"
+            assert str(table.get_row_at(0)[0]) == "02 Mar 15:00"  # 09:30 UTC
+            stored = app.store.query("SELECT ended_at FROM attempts")[0][0]
+            assert stored.startswith("2026-03-02T09:30") and stored.endswith("+00:00")  # kept in UTC
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

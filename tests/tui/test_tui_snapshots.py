@@ -121,6 +121,10 @@ def test_progress_80x24(make_app, snap_compare, monkeypatch) -> None:
     from iwp_trainer.store import ProgressStore
     from iwp_trainer.tui import services
 
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")  # times on screen are local: the same picture in any time zone
+    time.tzset()
     fixed = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)  # recorded times appear on screen
     monkeypatch.setattr(services, "open_store",
                         lambda path: (ProgressStore.open(path, clock=lambda: fixed), None))

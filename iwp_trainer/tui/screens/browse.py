@@ -1,4 +1,7 @@
-"""Browse: the knowledge base as a tree by source document and section, plus the glossary."""
+"""Browse: the knowledge base as a tree by source document and section, plus the glossary.
+
+The tree takes its width from the terminal (about half, leaving the entry room to read) and the
+coach can widen or narrow it with > and < (remembered)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static, Tree
 
+from iwp_trainer import settings
 from iwp_trainer.tui import services
 from iwp_trainer.tui.messages import ShowEntry
 from iwp_trainer.tui.pages import PagedMarkdown
@@ -22,6 +26,15 @@ from iwp_trainer.tui.widgets import EllipsisTree
 
 GLOSSARY = "Glossary"
 TERMS_CHARS = 20_000  # acronyms are looked for in the start of a huge entry, not all of it
+TREE_SHARE = 50  # per cent of the terminal's width the tree takes at first
+TREE_STEP = 5  # < and > change it by this much
+TREE_SHARE_KEY = "browse_tree_share"
+
+
+def tree_width(terminal: int, share: int) -> int:
+    """The tree's width in cells: ``share`` per cent of the terminal, at least 24 cells, and never so
+    wide that the entry has fewer than 30."""
+    return max(24, min(round(terminal * share / 100), terminal - 30))
 
 
 def natural_key(text: str) -> list[Any]:
@@ -38,6 +51,8 @@ class BrowseScreen(IwpScreen):
         Binding("s", "scenarios", "Practise it"),
         Binding("right_square_bracket", "page(1)", "Next page", key_display="]"),
         Binding("left_square_bracket", "page(-1)", "Previous page", key_display="["),
+        Binding("less_than_sign", "tree_width(-1)", "Narrower", key_display="<"),
+        Binding("greater_than_sign", "tree_width(1)", "Wider", key_display=">"),
     ]
     HELP = """\
 ### Browse
@@ -50,7 +65,8 @@ its source, its related entries and the scenarios that cite it.
 | ↑ ↓ | move in the tree (the entry shows as you move) |
 | Enter / Space | open or close a branch |
 | 1-9 | open a related entry |
-| s | practise the first scenario that cites this entry |
+| s | practise the scenario that best matches this entry: one you have not passed yet, citing it most |
+| < and > | make the tree narrower or wider (remembered) |
 | Tab | move to the entry text (scroll it with ↑ ↓) |
 | ] / [ | next / previous page of a long entry (shown a page at a time) |
 """
@@ -61,6 +77,7 @@ its source, its related entries and the scenarios that cite it.
         self.related: list[Any] = []
         self.citing: list[Any] = []
         self._pending_entry: str | None = None
+        self.tree_share = TREE_SHARE
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="browse"):
@@ -76,6 +93,32 @@ its source, its related entries and the scenarios that cite it.
                 yield Vertical(id="entry-related")
                 yield Static("", id="entry-cited-by", classes="related")
 
+    def on_mount(self) -> None:
+        try:
+            saved = int(settings.load_settings().get(TREE_SHARE_KEY) or TREE_SHARE)
+        except (TypeError, ValueError):
+            saved = TREE_SHARE
+        self.tree_share = max(20, min(80, saved))
+        super().on_mount()
+        self._size_tree()
+
+    def on_resize(self) -> None:
+        self._size_tree()
+
+    def _size_tree(self) -> None:
+        self.query_one("#kb-tree", Tree).styles.width = tree_width(self.size.width or 100, self.tree_share)
+
+    def action_tree_width(self, direction: int) -> None:
+        share = max(20, min(80, self.tree_share + direction * TREE_STEP))
+        if share == self.tree_share:
+            return
+        self.tree_share = share
+        self._size_tree()
+        try:
+            settings.save_setting(TREE_SHARE_KEY, share)
+        except OSError:  # an unwritable settings file only means the width is not remembered
+            pass
+
     def refresh_data(self) -> None:
         lib = self.iwp.library
         tree = self.query_one("#kb-tree", Tree)
@@ -89,8 +132,8 @@ its source, its related entries and the scenarios that cite it.
                 entries = documents[document][section]
                 sec_node = doc_node.add(literal_text(f"{section} ({len(entries)})"), data=("section", section),
                                         expand=True)
-                for entry in sorted(entries, key=lambda e: e.question.casefold()):
-                    sec_node.add_leaf(literal_text(entry.question), data=("entry", entry.id))
+                for entry in sorted(entries, key=lambda e: e.label.casefold()):
+                    sec_node.add_leaf(literal_text(entry.label), data=("entry", entry.id))
         terms = services.glossary_terms(lib.glossary)
         if terms:
             gloss = tree.root.add(f"{GLOSSARY} ({len(terms)})", data=("glossary", GLOSSARY))
@@ -132,7 +175,9 @@ its source, its related entries and the scenarios that cite it.
         lib = self.iwp.library
         self.current = entry
         self.related = [lib.entries[i] for i in entry.related if i in lib.entries]
-        self.citing = lib.cited_by.get(entry.id, [])
+        passed = {sid for sid, best in services.best_by_scenario(self.iwp.store, self.iwp.learner or "guest").items()
+                  if best.passed}
+        self.citing = services.rank_citing(lib.cited_by.get(entry.id, []), entry.id, passed)
         self.query_one("#entry-title", Static).update(literal(entry.question, "bold"))
         self.query_one("#entry-body", PagedMarkdown).update(entry.body)  # a page at a time: a huge entry cannot freeze the app
         self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), literal(entry.citation)))
@@ -142,8 +187,12 @@ its source, its related entries and the scenarios that cite it.
                           if self.related else None)
         cited = self.query_one("#entry-cited-by", Static)
         if self.citing:
-            lines = [Content.styled("Scenarios that cite it (s to practise):", "bold")]
-            lines += [literal(f"  • {s.title} ({s.level})", single_line=True) for s in self.citing]
+            lines = [Content.styled("Scenarios that cite it (s practises the first):", "bold")]
+            for scenario in self.citing:
+                mark = "✓ passed" if scenario.id in passed else "not passed yet"
+                count = services.citations(scenario, entry.id)
+                lines.append(literal(f"  • {scenario.title} ({scenario.level}; {mark}; "
+                                     f"cites it {count} time{'s' if count != 1 else ''})", single_line=True))
             cited.update(Content("\n").join(lines))
         else:
             cited.update(Content.styled("No scenario cites this entry yet.", "dim"))
@@ -221,7 +270,7 @@ its source, its related entries and the scenarios that cite it.
         if not self.citing:
             self.notify("No scenario cites this entry.", severity="warning")
             return
-        self.iwp.open_scenario(self.citing[0].id)
+        self.iwp.open_scenario(self.citing[0].id, play=True)  # ranked: not yet passed, most citations
 
 
 def _walk(node: Any) -> list[Any]:

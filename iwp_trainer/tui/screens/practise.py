@@ -96,6 +96,9 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
         self.fill_table()
 
     def on_screen_resume(self) -> None:
+        played, self.iwp.last_played = self.iwp.last_played, None
+        if played:  # back from playing: the cursor stays on the scenario just played
+            self._pending_select = played
         super().on_screen_resume()
         self.fill_table()  # results may have changed while playing
 
@@ -158,15 +161,19 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
 
     @on(ShowScenario)
     def show_scenario_message(self, message: ShowScenario) -> None:
-        self.select_scenario(message.scenario_id)
+        self.select_scenario(message.scenario_id, play=message.play)
 
-    def select_scenario(self, scenario_id: str) -> None:
+    def select_scenario(self, scenario_id: str, play: bool = False) -> None:
         if self._seen_revision != self.iwp.library_revision:  # not drawn yet: apply once it is
             self._pending_select = scenario_id
+            if play:
+                self.call_after_refresh(self.select_scenario, scenario_id, True)
             return
         table = self.query_one("#scenario-table", DataTable)
         if scenario_id in self.iwp.library.scenarios:
             table.move_cursor(row=table.get_row_index(scenario_id))
+            if play:
+                self.call_after_refresh(self.action_play, PRACTICE)
 
     @on(DataTable.RowHighlighted, "#scenario-table")
     def show_summary(self) -> None:
@@ -264,15 +271,22 @@ class PlayScreen(IwpScreen):
         self.save_error: str | None = None
         self.unsaved: str | None = None
         self._waiting: list[Any] = []  # keys pressed while saving, run in order once it is done
+        # Transcript index of each coach line -> its decision, so a resumed attempt shows the
+        # feedback it showed the first time, after the same lines.
+        self._decided_at: dict[int, Any] = {}
         if resume is not None:
             self.attempt_id = resume.id
             try:
                 for choice_id in resume.choice_ids:
-                    self.play.choose(choice_id)
+                    at = len(self.play.transcript)
+                    self._decided_at[at] = self.play.choose(choice_id)
             except ValueError as exc:  # the scenario changed since: start afresh, say why
                 self.resume_error = str(exc)
                 self.play = Playthrough(scenario, seed=self.seed)
                 self.attempt_id = None
+                self._decided_at = {}
+            if self.play.decisions:
+                self.last_cites = list(self.play.decisions[-1].cites)
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="play"):
@@ -291,7 +305,8 @@ class PlayScreen(IwpScreen):
         if self.resume_error:
             notify(self, f"Could not resume: {self.resume_error}. Starting again.", severity="warning")
             services.call_store(self, "abandon_attempt", self.resume.id)
-        self._render_lines(len(self.play.transcript))
+        self.iwp.last_played = self.scenario.id  # the Practise list comes back to it
+        self._render_history()
         self._show_choices()
         if self.attempt_id is None:
             self._save()  # record the start (in the worker: a locked file must not freeze the screen)
@@ -311,6 +326,17 @@ class PlayScreen(IwpScreen):
         label = f"{speaker} (you)" if coach and speaker.lower() != "you" else speaker
         return Static(Content.assemble(literal(f"{label}: ", "bold", single_line=True), literal(text)),
                       classes="line coach" if coach else "line other")
+
+    def _render_history(self) -> None:
+        """Everything so far, with each decision's feedback (practice mode) where it first showed."""
+        transcript = self.query_one("#transcript", VerticalScroll)
+        for index in range(self.shown, len(self.play.transcript)):
+            speaker, text = self.play.transcript[index]
+            transcript.mount(self._line(speaker, text))
+            decision = self._decided_at.get(index)
+            if decision is not None and self.mode == PRACTICE:
+                transcript.mount(self._feedback(decision))
+        self.shown = len(self.play.transcript)
 
     def _render_lines(self, upto: int) -> None:
         transcript = self.query_one("#transcript", VerticalScroll)

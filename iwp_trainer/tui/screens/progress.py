@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from textual import on
 from textual.app import ComposeResult
@@ -25,7 +25,7 @@ class ProgressScreen(IwpScreen):
     BINDINGS = [Binding("enter", "review", "Review attempt"), Binding("u", "refresh", "Refresh")]
     HELP = """\
 ### Progress
-Your finished attempts, newest first, and how each scoring dimension has gone over time: the line
+Your finished attempts, newest first (in local time), and how each scoring dimension has gone over time: the line
 shows every attempt's score in that dimension, oldest to newest, and the bar your latest.
 Unfinished attempts can be resumed from Practise.
 
@@ -105,7 +105,7 @@ Unfinished attempts can be resumed from Practise.
             rows.append((_when(attempt.finished_at or attempt.started_at), one_line(attempt.scenario_title), attempt.mode,
                          "PASS" if attempt.passed else "FAIL",
                          pct if narrow else f"{bar_text(attempt.fraction, 8)} {pct}", str(attempt.id)))
-        labels = ("When (UTC)", "Scenario", "Mode", "Result", "Score")
+        labels = ("When", "Scenario", "Mode", "Result", "Score")
         widths = [max([len(label)] + [len(r[n]) for r in rows]) for n, label in enumerate(labels)]
         room = width - 2 - 2 - 2 * len(labels) - (sum(widths) - widths[1])  # padding, scrollbar, cells
         widths[1] = max(16, min(widths[1], room))
@@ -149,8 +149,12 @@ Unfinished attempts can be resumed from Practise.
 
 
 def _when(stamp: str) -> str:
-    """``2026-11-23T08:13:05.123+00:00`` as ``23 Nov 08:13`` (UTC, as recorded)."""
+    """``2026-11-23T08:13:05.123+00:00`` as ``23 Nov 08:13`` in the computer's local time (the store
+    and every export keep UTC; a coach reads the clock on the wall)."""
     try:
-        return datetime.fromisoformat(stamp).strftime("%d %b %H:%M")
+        moment = datetime.fromisoformat(stamp)
     except ValueError:
         return stamp[:16].replace("T", " ")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # recorded as UTC
+    return moment.astimezone().strftime("%d %b %H:%M")
