@@ -119,7 +119,7 @@ async def test_hostile_text_is_shown_as_written_everywhere(make_app) -> None:
         assert_shown(app, "IWP trial FAQ [link=https://example.invalid]FAQ[/link]",
                      "Can I refund fares [sic] under [Annex A] or [/] [bold]now?",
                      "[link=https://example.invalid]this", "Also [bold]bold[/bold] and [$accent]colour[/].",
-                     "• [/] Refunds [sic] [Annex A] %% flowchart LR ␛]0;t␇ (new)")
+                     "• [/] Refunds [sic] [Annex A] %% flowchart LR ␛]0;t␇ (new;")
         app.screen.show_entry("control-sequences")
         await pilot.pause(0.3)
         assert_shown(app, "Is ␛]0;owned␇ a safe title ␛[31mred␛[0m?", "section 6: \ufffdisolated\ufffd")
