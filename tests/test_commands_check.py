@@ -60,8 +60,10 @@ def test_ctrl_c_during_a_parallel_check_is_one_line_and_status_130(tmp_path: Pat
     folder.mkdir()
     shutil.copy(ROOT / "scenarios" / "dimensions.yaml", folder)
     source = (ROOT / "scenarios" / "travel-costs.yaml").read_text(encoding="utf-8")
-    for n in range(400):
-        (folder / f"copy-{n:03d}.yaml").write_text(source.replace("id: travel-costs", f"id: copy-{n:03d}", 1),
+    # Enough work (about 6 s on an idle 2-core machine) that the check is still running when the
+    # last, latest Ctrl+C arrives, however fast the machine.
+    for n in range(3000):
+        (folder / f"copy-{n:04d}.yaml").write_text(source.replace("id: travel-costs", f"id: copy-{n:04d}", 1),
                                                    encoding="utf-8")
     for delay in (0.0, 0.3, 0.8):
         proc = subprocess.Popen([sys.executable, "-m", "iwp_trainer", "check", str(folder)],
@@ -73,6 +75,7 @@ def test_ctrl_c_during_a_parallel_check_is_one_line_and_status_130(tmp_path: Pat
         if proc.poll() is not None:
             pytest.skip("this machine has a single CPU: check runs in one process")
         time.sleep(delay)
+        assert proc.poll() is None, "the check finished before Ctrl+C: give it more files"
         os.killpg(proc.pid, signal.SIGINT)  # as the terminal does: the whole group
         stopped = time.monotonic()
         out, err = proc.communicate(timeout=30)
