@@ -39,7 +39,8 @@ def temp_name(target: Path) -> str:
     return f"{target.name}{TEMP_MARK}{os.getpid()}.{secrets.token_hex(4)}.tmp"
 
 
-def _pid_running(pid: int) -> bool:
+def pid_running(pid: int) -> bool:
+    """Whether process ``pid`` still exists (so what it left unfinished is not yet stale)."""
     if pid == os.getpid():
         return True
     try:
@@ -75,7 +76,7 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
             if not stat.S_ISREG(info.st_mode):
                 continue
             old = now - info.st_mtime > STALE_AFTER
-            if old or (match is not None and not _pid_running(int(match.group(1)))):
+            if old or (match is not None and not pid_running(int(match.group(1)))):
                 os.unlink(child.path)
                 removed.append(Path(child.path))
         except OSError:  # gone already, or not ours to remove

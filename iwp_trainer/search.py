@@ -39,6 +39,7 @@ from whoosh.query import Or, Term
 from whoosh.scoring import BM25F
 from whoosh.support.levenshtein import damerau_levenshtein
 
+from iwp_trainer.atomic import pid_running
 from iwp_trainer.files import FileTooLarge, NotRegularFile, read_regular
 from iwp_trainer.glossary import GLOSSARY_FILE, Glossary
 from iwp_trainer.kb import MAX_ENTRY_BYTES, KnowledgeBase, entry_files, kb_from_data, kb_to_data, plain_text
@@ -221,18 +222,6 @@ def _read_meta(build: Path) -> dict | None:
     return meta if isinstance(meta, dict) else None
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
 def _collect_garbage(index_dir: Path, keep: Path | None) -> None:
     """Remove abandoned temporary builds (dead builder) and old builds nobody points to.
 
@@ -249,7 +238,7 @@ def _collect_garbage(index_dir: Path, keep: Path | None) -> None:
                 parts = child.name.split("-")
                 pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else -1
                 stale = now - child.stat().st_mtime > 3600
-                if pid != os.getpid() and (not _pid_alive(pid) or stale):
+                if pid != os.getpid() and (not pid_running(pid) or stale):
                     shutil.rmtree(child, ignore_errors=True)
             elif child.name.startswith("build-") and child.is_dir() and child != keep:
                 if now - child.stat().st_mtime > OLD_BUILD_GRACE_SECONDS:

@@ -177,7 +177,7 @@ def test_top_must_be_positive(capsys, good_kb: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--kb", str(good_kb), "ask", "--json", "--top", "0", "x"])
     assert exc.value.code == 2
-    assert "at least 1" in capsys.readouterr().err
+    assert "must be 1 or more" in capsys.readouterr().err
 
 
 def test_unwritable_index_is_an_error_without_traceback(capsys, tmp_path: Path, good_kb: Path) -> None:

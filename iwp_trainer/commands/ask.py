@@ -30,21 +30,13 @@ import sys
 import textwrap
 from typing import Any, Iterator, TextIO
 
+from iwp_trainer.commands import positive_int
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 MAX_QUESTION_CHARS = 2000  # a question longer than this is answered on its first 2,000 characters
 _LINE_BYTES = MAX_QUESTION_CHARS * 4 + 4  # enough UTF-8 for that many characters, whatever they are
 FALLBACK_ROUTES = ("For anything the knowledge base does not cover, ask your line manager or district "
                    "support (the usual routes named in the IWP trial FAQ, section 7: Training and Support).")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -58,7 +50,7 @@ def register(subparsers: Any) -> None:
                         help="the question (quote it, or give it as several words)")
     parser.add_argument("--json", action="store_true",
                         help="write one JSON object per question instead of text")
-    parser.add_argument("--top", type=_positive, default=3, metavar="N",
+    parser.add_argument("--top", type=positive_int, default=3, metavar="N",
                         help="how many matches to give, best first (default: 3)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the search index first")
     parser.set_defaults(func=run)

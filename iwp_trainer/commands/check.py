@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from iwp_trainer.commands import positive_int
 from iwp_trainer.diagnostics import Diagnostic, has_errors, print_diagnostics
 from iwp_trainer.gaming import DEFAULT_SEEDS, MAX_PASS_RATE, STRATEGIES, GamingResult, overall, simulate
 from iwp_trainer.safe_text import json_safe
@@ -43,19 +44,9 @@ def register(subparsers: Any) -> None:
                              "words, single-decision dimensions, endings that ignore mistakes, gaming")
     parser.add_argument("--gaming", action="store_true",
                         help="print each naive strategy's pass rate per scenario (implies --quality)")
-    parser.add_argument("--seeds", type=_positive, default=DEFAULT_SEEDS, metavar="N",
+    parser.add_argument("--seeds", type=positive_int, default=DEFAULT_SEEDS, metavar="N",
                         help=f"plays per strategy and scenario for the gaming simulation (default {DEFAULT_SEEDS})")
     parser.set_defaults(func=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def load_kb_for_check(kb_dir: Path) -> tuple[set[str] | None, list[Diagnostic], Any]:
