@@ -29,7 +29,7 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_check_clean_folder_exits_zero(capsys) -> None:
-    code, out, err = cli(capsys, "check", "--strict")
+    code, out, err = cli(capsys, "check", "--strict", "--no-quality")
     assert code == 0, err
     assert err == ""
     assert "checked 2 scenario files and 3 knowledge-base entries: 0 errors, 0 warnings" in out
@@ -69,7 +69,7 @@ def test_check_whole_folder_includes_kb_problems(tmp_path: Path, capsys) -> None
 
 
 def test_check_json_is_one_stable_object(capsys) -> None:
-    code, out, _err = cli(capsys, "check", "--json", str(BROKEN / "sc301-unknown-dimension.yaml"),
+    code, out, _err = cli(capsys, "check", "--no-quality", "--json", str(BROKEN / "sc301-unknown-dimension.yaml"),
                           str(VALID / "tiny.yaml"))
     assert code == 1
     payload = json.loads(out)
@@ -81,7 +81,7 @@ def test_check_json_is_one_stable_object(capsys) -> None:
 
 
 def test_check_a_folder_of_broken_files_reports_each(capsys) -> None:
-    code, _out, err = cli(capsys, "check", str(BROKEN))
+    code, _out, err = cli(capsys, "check", "--no-quality", str(BROKEN))
     assert code == 1
     files = {Path(line.split(":", 1)[0]).name for line in err.splitlines()}
     # every broken fixture is reported, except sc211's, which only breaks under a lowered limit
@@ -91,7 +91,7 @@ def test_check_a_folder_of_broken_files_reports_each(capsys) -> None:
 def test_check_a_shell_glob_including_dimensions_yaml(tmp_path: Path, capsys) -> None:
     files = sorted(str(p) for p in VALID.glob("*.yaml"))
     assert any(f.endswith("dimensions.yaml") for f in files)
-    code, out, err = cli(capsys, "check", "--strict", *files)
+    code, out, err = cli(capsys, "check", "--strict", "--no-quality", *files)
     assert code == 0, err
     assert "checked 2 scenario files" in out
     bad = tmp_path / "dimensions.yaml"
@@ -309,9 +309,9 @@ def _unshuffled_copy(tmp_path: Path) -> Path:
 
 def test_check_quality_warns_and_strict_fails(tmp_path: Path, capsys) -> None:
     folder = _unshuffled_copy(tmp_path)
-    assert main(["--kb", str(KB), "--scenarios", str(folder), "check", "--strict"]) == 0  # opt-in
+    assert main(["--kb", str(KB), "--scenarios", str(folder), "check", "--strict", "--no-quality"]) == 0
     capsys.readouterr()
-    assert main(["--kb", str(KB), "--scenarios", str(folder), "check", "--quality"]) == 0
+    assert main(["--kb", str(KB), "--scenarios", str(folder), "check"]) == 0  # on by default: a warning
     out, err = capsys.readouterr()
     assert "clean.yaml:4: warning SC606: always choosing the first option shown passes 20 of 20 plays" in err
     assert "0 errors, 1 warning" in out

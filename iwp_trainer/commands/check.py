@@ -39,9 +39,10 @@ def register(subparsers: Any) -> None:
                              "(default: the scenarios folder and the KB)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
-    parser.add_argument("--quality", action="store_true",
-                        help="also run the assessment-quality checks (SC6xx): option lengths, giveaway "
-                             "words, single-decision dimensions, endings that ignore mistakes, gaming")
+    parser.add_argument("--quality", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the assessment-quality checks (SC6xx: option lengths, giveaway words, "
+                             "single-decision dimensions, endings that ignore mistakes, gaming); on by "
+                             "default, --no-quality skips them on a large folder")
     parser.add_argument("--gaming", action="store_true",
                         help="print each naive strategy's pass rate per scenario (implies --quality)")
     parser.add_argument("--seeds", type=positive_int, default=DEFAULT_SEEDS, metavar="N",
