@@ -19,7 +19,7 @@ import yaml
 
 from iwp_trainer.diagnostics import Diagnostic
 from iwp_trainer.files import FileTooLarge, NotRegularFile, listed_files, read_regular
-from iwp_trainer.safe_text import describe, unsafe_chars
+from iwp_trainer.safe_text import CONTROL_HINT, MAX_CONTROL_REPORTS, control_names, unsafe_chars
 from iwp_trainer.glossary import (
     GLOSSARY_FILE,
     Glossary,
@@ -322,14 +322,8 @@ def parse_entry(text: str, path: Path, diags: list[Diagnostic]) -> tuple[Entry, 
     return entry, lines
 
 
-CONTROL_HINT = "delete it: pasted text often brings such characters in; until then it is shown as a placeholder"
-MAX_CONTROL_REPORTS = 10  # per file: enough to find them, without burying other problems
-
-
 def _control_message(where: str, text: str) -> str:
-    found = unsafe_chars(text)
-    names = ", ".join(dict.fromkeys(describe(char) for _offset, char in found))
-    return f"{where} contains {names}: a terminal control character or bidi control"
+    return f"{where} contains {control_names(text)}: a terminal control character or bidi control"
 
 
 def control_char_diagnostics(meta: dict[str, Any], lines: KeyLines, body: str, body_line: int,

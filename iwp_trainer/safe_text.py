@@ -73,6 +73,16 @@ def describe(char: str) -> str:
     return f"U+{code:04X}" + (f" ({name})" if name else "")
 
 
+def control_names(text: str) -> str:
+    """The unsafe characters in ``text``, each named once, for ``check``'s messages."""
+    return ", ".join(dict.fromkeys(describe(char) for _offset, char in unsafe_chars(text)))
+
+
+# What ``check`` says about control characters, for KB entries and scenarios alike.
+CONTROL_HINT = "delete it: pasted text often brings such characters in; until then it is shown as a placeholder"
+MAX_CONTROL_REPORTS = 10  # per file: enough to find them, without burying other problems
+
+
 def printable(text: Any, keep: str = "\n\t") -> str:
     """``text`` with every terminal control character, bidi control and undecodable byte replaced by
     a visible placeholder (see the module docstring); the characters in ``keep`` pass unchanged."""

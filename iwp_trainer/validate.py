@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from iwp_trainer.diagnostics import Diagnostic
-from iwp_trainer.safe_text import describe, unsafe_chars
+from iwp_trainer.safe_text import CONTROL_HINT, MAX_CONTROL_REPORTS, control_names, unsafe_chars
 from iwp_trainer.engine import AnalysisTooLarge, Playthrough, analyse, reachable_from, reaching
 from iwp_trainer.scenario import LEVELS, Choice, Dimension, Node, RandomBranch, Scenario, ScenarioTest, Variant
 
@@ -318,10 +318,6 @@ def validate_document(
     return scenario, diags + control_char_diagnostics(doc)
 
 
-CONTROL_HINT = "delete it: pasted text often brings such characters in; until then it is shown as a placeholder"
-MAX_CONTROL_REPORTS = 10  # per file: enough to find them, without burying other problems
-
-
 def control_char_diagnostics(doc: YamlDoc) -> list[Diagnostic]:
     """SC109 for every text (value or key) holding a character that
     :func:`~iwp_trainer.safe_text.printable` would replace: ESC, other C0/C1 controls, bidi controls.
@@ -337,7 +333,7 @@ def control_char_diagnostics(doc: YamlDoc) -> list[Diagnostic]:
                 if isinstance(key, str) and unsafe_chars(key):
                     found += 1
                     if found <= MAX_CONTROL_REPORTS:
-                        ck.error("SC109", f"the key {_where(path + (key,))} contains {_names(key)}", path + (key,),
+                        ck.error("SC109", f"the key {_where(path + (key,))} contains {control_names(key)}", path + (key,),
                                  CONTROL_HINT, key=True)
                 visit(item, path + (key,))
         elif isinstance(value, list):
@@ -346,7 +342,7 @@ def control_char_diagnostics(doc: YamlDoc) -> list[Diagnostic]:
         elif isinstance(value, str) and unsafe_chars(value):
             found += 1
             if found <= MAX_CONTROL_REPORTS:
-                ck.error("SC109", f"{_where(path)} contains {_names(value)}", path, CONTROL_HINT)
+                ck.error("SC109", f"{_where(path)} contains {control_names(value)}", path, CONTROL_HINT)
 
     visit(doc.data, ())
     if found > MAX_CONTROL_REPORTS:
@@ -354,10 +350,6 @@ def control_char_diagnostics(doc: YamlDoc) -> list[Diagnostic]:
         ck.diags.append(Diagnostic.error("SC109", f"{more} more text{'s' if more != 1 else ''} with control "
                                          "characters after this", doc.file, ck.diags[-1].line, hint=CONTROL_HINT))
     return ck.diags
-
-
-def _names(text: str) -> str:
-    return ", ".join(dict.fromkeys(describe(char) for _offset, char in unsafe_chars(text)))
 
 
 def _where(path: tuple) -> str:
