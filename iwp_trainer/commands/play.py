@@ -75,8 +75,9 @@ def resolve_scenario(ref: str, scenarios_dir: Path, kb: Any) -> tuple[Scenario |
         if not scenarios_dir.is_dir():
             return None, [], (f"scenarios folder not found: {scenarios_dir} "
                               "(pass --scenarios DIR or set IWP_TRAINER_SCENARIOS)")
-        if not path.is_file() and not_regular_reason(path) is not None:
-            return None, [], f"cannot read {path}: {not_regular_reason(path)}"
+        reason = None if path.is_file() else not_regular_reason(path)
+        if reason is not None:
+            return None, [], f"cannot read {path}: {reason}"
         if not path.is_file():
             known = [p.stem for p in scenario_files(scenarios_dir)] if scenarios_dir.is_dir() else []
             return None, [], f"unknown scenario `{ref}` in {scenarios_dir}{_known_hint(ref, known)}"
