@@ -138,11 +138,6 @@ class Attempt:
         """The attempt's one overall score, by the engine's rule (:func:`~iwp_trainer.scoring.attempt_score`)."""
         return attempt_score(s.fraction for s in self.scores.values())
 
-    @property
-    def fraction(self) -> float:
-        """The same as :attr:`score` (kept for callers that know it by this name)."""
-        return self.score
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -693,8 +688,8 @@ class ProgressStore:
         best: dict[str, Attempt] = {}
         for attempt in self.attempts(learner=learner, status=FINISHED):
             current = best.get(attempt.scenario_id)
-            if current is None or (attempt.status == "passed", attempt.fraction) >= \
-                    (current.status == "passed", current.fraction):
+            if current is None or (attempt.status == "passed", attempt.score) >= \
+                    (current.status == "passed", current.score):
                 best[attempt.scenario_id] = attempt
         return best
 

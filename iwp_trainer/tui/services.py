@@ -200,10 +200,6 @@ class AttemptView:
         """The attempt's one overall score, by the engine's rule (the weakest dimension)."""
         return attempt_score(self.scores.values())
 
-    @property
-    def fraction(self) -> float:
-        return self.score
-
 
 def scores_dict(result: Any) -> dict[str, dict[str, float]]:
     """An engine result's scores as plain data for the store."""
@@ -280,7 +276,7 @@ def best_by_scenario(store: Any, learner: str) -> dict[str, AttemptView]:
         if attempt.status != "finished" or attempt.passed is None:
             continue
         current = best.get(attempt.scenario_id)
-        if current is None or (attempt.passed, attempt.fraction) > (bool(current.passed), current.fraction):
+        if current is None or (attempt.passed, attempt.score) > (bool(current.passed), current.score):
             best[attempt.scenario_id] = attempt
     return best
 

@@ -127,7 +127,7 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
             if result is None:
                 cell = "unfinished" if scenario.id in unfinished else "not tried"
             else:
-                cell = f"{result_words(result.passed)} {round(result.fraction * 100)}%"
+                cell = f"{result_words(result.passed)} {round(result.score * 100)}%"
             rows.append((scenario, dims, cell))
         # Fit the widest columns to the terminal: titles give way first, with an ellipsis.
         level_w = max([5] + [len(s.level) for s, _d, _c in rows])

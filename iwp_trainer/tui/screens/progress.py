@@ -101,10 +101,10 @@ Unfinished attempts can be resumed from Practise.
         narrow = width < 100
         rows = []
         for attempt in reversed(finished):
-            pct = f"{round(attempt.fraction * 100):>3}%"
+            pct = f"{round(attempt.score * 100):>3}%"
             rows.append((_when(attempt.finished_at or attempt.started_at), one_line(attempt.scenario_title), attempt.mode,
                          "PASS" if attempt.passed else "FAIL",
-                         pct if narrow else f"{bar_text(attempt.fraction, 8)} {pct}", str(attempt.id)))
+                         pct if narrow else f"{bar_text(attempt.score, 8)} {pct}", str(attempt.id)))
         labels = ("When", "Scenario", "Mode", "Result", "Score")
         widths = [max([len(label)] + [len(r[n]) for r in rows]) for n, label in enumerate(labels)]
         room = width - 2 - 2 - 2 * len(labels) - (sum(widths) - widths[1])  # padding, scrollbar, cells
