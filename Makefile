@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --extra test \
 	--custom-compile-command "make lock" --quiet
 
-.PHONY: run test bench check lock clean
+.PHONY: run test bench check lock clean system-deps
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "iwp-trainer needs Python 3.11 or newer; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
@@ -21,7 +21,11 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/iwp-trainer
 
-test: $(STAMP)
+# The suite also needs a few Debian packages (system-packages.txt), installed here if missing.
+system-deps:
+	@scripts/system-deps.sh
+
+test: $(STAMP) system-deps
 	$(PY) -m pytest -q
 
 check: $(STAMP)
