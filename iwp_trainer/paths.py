@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_cache_path, user_data_path
+from platformdirs import user_cache_path, user_config_path, user_data_path
 
 APP_NAME = "iwp-trainer"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +23,8 @@ ENV_SCENARIOS = "IWP_TRAINER_SCENARIOS"
 ENV_INDEX = "IWP_TRAINER_INDEX"
 ENV_DB = "IWP_TRAINER_DB"
 ENV_CONFIG = "IWP_TRAINER_CONFIG"
+ENV_LRS_CONFIG = "IWP_TRAINER_LRS_CONFIG"
+ENV_LRS_STATE = "IWP_TRAINER_LRS_STATE"
 
 
 def expand(path: Path) -> Path:
@@ -62,3 +64,15 @@ def default_db_path() -> Path:
 def default_config_path() -> Path:
     """Small per-user settings (the chosen learner name, the theme)."""
     return _env_path(ENV_CONFIG) or user_data_path(APP_NAME) / "settings.json"
+
+
+def default_lrs_config_path() -> Path:
+    """LRS credentials (``lrs.toml``) in the user config directory: a secret the user writes by hand
+    and keeps owner-only, apart from the settings the app itself rewrites."""
+    return _env_path(ENV_LRS_CONFIG) or user_config_path(APP_NAME) / "lrs.toml"
+
+
+def default_lrs_state_path() -> Path:
+    """What was last pushed to each LRS (for ``export xapi --lrs URL --since``): small, rewritable
+    and worth keeping, so beside the progress database's default home."""
+    return _env_path(ENV_LRS_STATE) or user_data_path(APP_NAME) / "lrs-pushes.json"

@@ -17,6 +17,10 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.setenv("IWP_TRAINER_INDEX", str(base / "index"))
     monkeypatch.setenv("IWP_TRAINER_DB", str(base / "progress.sqlite3"))
     monkeypatch.setenv("IWP_TRAINER_CONFIG", str(base / "settings.json"))
+    monkeypatch.setenv("IWP_TRAINER_LRS_CONFIG", str(base / "lrs.toml"))
+    monkeypatch.setenv("IWP_TRAINER_LRS_STATE", str(base / "lrs-pushes.json"))
+    monkeypatch.delenv("IWP_TRAINER_LRS_USER", raising=False)
+    monkeypatch.delenv("IWP_TRAINER_LRS_PASSWORD", raising=False)
     monkeypatch.delenv("IWP_TRAINER_KB", raising=False)
     monkeypatch.delenv("IWP_TRAINER_SCENARIOS", raising=False)
     return base

@@ -1,19 +1,24 @@
-"""``iwp-trainer export xapi [--out FILE]``: recorded attempts as xAPI 1.0.3 statements (JSON lines).
+"""``iwp-trainer export xapi [--out FILE | --lrs URL]``: recorded attempts as xAPI 1.0.3 statements.
 
-Written to FILE atomically (or to stdout). Statement ids are stable, so importing a later export
-into the same LRS adds only what is new. ``--learner``, ``--scenario`` and ``--since`` narrow the
-export. Exit 0 on success, 1 when the database cannot be read or FILE cannot be written, 2 on bad
-usage.
+Written as JSON lines to FILE atomically (or to stdout), or sent to a Learning Record Store with
+``--lrs URL`` (see ``iwp_trainer.lrs``: Basic auth from the environment or lrs.toml, batches,
+retries, and how many statements were new). Statement ids are stable, so a later export or push
+to the same LRS adds only what is new. ``--learner``, ``--scenario`` and ``--since DATE`` narrow
+the export; with ``--lrs``, ``--since`` alone sends only what was recorded since the last complete
+push there. Exit 0 on success, 1 when the database cannot be read, FILE cannot be written or the
+LRS refuses or fails, 2 on bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from iwp_trainer.commands.report import add_filter_options, report_filter
+from iwp_trainer import lrs, paths
+from iwp_trainer.commands.report import add_filter_options, parse_date, report_filter
 from iwp_trainer.store import StoreError, open_existing
 from iwp_trainer.xapi import (
     DEFAULT_ACTIVITY_BASE,
@@ -24,6 +29,7 @@ from iwp_trainer.xapi import (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+SINCE_LAST = "last"  # --since with no date (or "last"): since the last complete push to the LRS
 
 
 def _url(value: str) -> str:
@@ -39,6 +45,21 @@ def _out_file(value: str) -> Path | None:
     return None if value == "-" else Path(value)
 
 
+def _since(value: str) -> Any:
+    """``--since DATE``, or ``--since last`` (what ``--since`` alone means)."""
+    return SINCE_LAST if value.strip().lower() == SINCE_LAST else parse_date(value)
+
+
+def _batch_size(value: str) -> int:
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= 10_000:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a batch size: give a whole number from 1 to 10000")
+    return size
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "export",
@@ -47,19 +68,49 @@ def register(subparsers: Any) -> None:
                     "attempted, answered (one per decision), completed and passed/failed.",
     )
     parser.add_argument("format", choices=("xapi",), help="export format")
-    parser.add_argument("--out", type=_out_file, default=None, metavar="FILE",
-                        help="write to FILE (atomically) instead of stdout (- is stdout)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--out", type=_out_file, default=None, metavar="FILE",
+                       help="write to FILE (atomically) instead of stdout (- is stdout)")
+    where.add_argument("--lrs", default=None, metavar="URL",
+                       help="send the statements to this Learning Record Store's xAPI endpoint, e.g. "
+                            f"https://lrs.example.org/xAPI/; user and password from {lrs.ENV_USER} and "
+                            f"{lrs.ENV_PASSWORD} or from {paths.default_lrs_config_path()}")
+    parser.add_argument("--batch-size", type=_batch_size, default=lrs.DEFAULT_BATCH, metavar="N",
+                        help=f"with --lrs, statements per request (default: {lrs.DEFAULT_BATCH})")
     parser.add_argument("--home-page", type=_url, default=DEFAULT_HOME_PAGE, metavar="URL",
                         help="the learner accounts' home page, e.g. your organisation's LMS "
                              f"(default: {DEFAULT_HOME_PAGE})")
     parser.add_argument("--activity-base", type=_url, default=DEFAULT_ACTIVITY_BASE, metavar="IRI",
                         help=f"prefix for activity and extension IRIs (default: {DEFAULT_ACTIVITY_BASE})")
-    add_filter_options(parser)
+    add_filter_options(parser, since_type=_since, since_const=SINCE_LAST,
+                       since_help="only attempts started on or after DATE, YYYY-MM-DD (UTC); with --lrs, "
+                                  "--since alone (or --since last) sends only what was recorded since the "
+                                  "last complete push to that LRS")
     parser.set_defaults(func=run)
 
 
+def _error(message: str) -> None:
+    print(f"iwp-trainer export: error: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
+    since_last = args.since == SINCE_LAST
+    if since_last and args.lrs is None:
+        _error("--since without a date needs --lrs URL (it means: since the last push to that LRS); "
+               "to export from a date, give it: --since YYYY-MM-DD")
+        return EXIT_USAGE
     f = report_filter(args)
+    if since_last:
+        f = dataclasses.replace(f, since=None)
+    target = None
+    if args.lrs is not None:
+        try:
+            endpoint = lrs.statements_url(args.lrs)
+            credentials = lrs.load_credentials(endpoint, paths.default_lrs_config_path())
+        except lrs.LRSError as exc:
+            _error(str(exc))
+            return EXIT_ERROR
+        target = (endpoint, credentials)
     if args.out is not None and args.out.is_dir():
         print(f"iwp-trainer export: error: {args.out} is a folder, not a file (give a file name, "
               f"e.g. {args.out / 'statements.jsonl'})", file=sys.stderr)
@@ -67,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = open_existing(Path(args.db))
         if store is None:
-            print(f"No attempts recorded yet (there is no progress database at {args.db}); nothing exported.",
+            what = "sent" if target else "exported"
+            print(f"No attempts recorded yet (there is no progress database at {args.db}); nothing {what}.",
                   file=sys.stderr)
             return EXIT_OK
         try:
@@ -79,8 +131,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if not attempts:
         scope = f" ({f.describe()})" if f.describe() else ""
-        print(f"No attempts recorded yet{scope}; nothing exported.", file=sys.stderr)
+        print(f"No attempts recorded yet{scope}; nothing {'sent' if target else 'exported'}.", file=sys.stderr)
         return EXIT_OK
+    if target is not None:
+        scope = lrs.PushScope(target[0], str(args.db), args.activity_base, f.learner, f.scenario)
+        items = list(statements(attempts, args.home_page, args.activity_base))
+        return _push(target[0], target[1], scope, items, args.batch_size, since_last=since_last,
+                     dated=f.since is not None)
     lines = to_json_lines(statements(attempts, args.home_page, args.activity_base))
     if args.out is None:
         for line in lines:
@@ -92,4 +149,87 @@ def run(args: argparse.Namespace) -> int:
         print(f"iwp-trainer export: error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
     print(f"Wrote {count} xAPI statements for {len(attempts)} attempts to {args.out}.", file=sys.stderr)
+    return EXIT_OK
+
+
+class ProgressBar:
+    """``[#####.....]  1,200/6,000 statements`` on one line of a terminal's stderr; silent when stderr
+    is a file or pipe (a log keeps only the summary)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = bool(getattr(stream, "isatty", lambda: False)())
+        self.shown = False
+
+    @staticmethod
+    def line(done: int, total: int, width: int = WIDTH) -> str:
+        filled = width * done // total if total else width
+        return f"[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} statements"
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.live:
+            self.stream.write("\r" + self.line(done, total))
+            self.stream.flush()
+            self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def _push(endpoint: str, credentials: lrs.Credentials, scope: lrs.PushScope, items: list[dict[str, Any]],
+          batch_size: int, since_last: bool, dated: bool) -> int:
+    """Send ``items`` (all of them, or with ``since_last`` those recorded since the last push),
+    report the counts, and remember a complete push."""
+    if endpoint.startswith("http://") and not lrs.is_loopback(endpoint):
+        print(f"iwp-trainer export: warning: {endpoint} is plain http: the password and the learners' results "
+              "cross the network unencrypted; use the LRS's https address", file=sys.stderr)
+    state = lrs.PushState(paths.default_lrs_state_path())
+    to_send = items
+    if since_last:
+        through = state.through(scope)
+        if state.problem:
+            print(f"iwp-trainer export: warning: {state.problem}; sending everything", file=sys.stderr)
+        elif through is None:
+            print(f"No complete push to {endpoint} from this database is recorded; sending everything.",
+                  file=sys.stderr)
+        else:
+            to_send = lrs.recorded_after(items, through)
+    client = lrs.LRSClient(endpoint, credentials)
+    bar = ProgressBar(sys.stderr)
+    try:
+        result = lrs.push(client, to_send, batch_size, progress=bar)
+    except lrs.LRSError as exc:
+        bar.close()
+        done: lrs.PushResult | None = getattr(exc, "result", None)
+        note = ""
+        if done is not None and done.sent:
+            note = (f" ({done.sent:,} of {done.total:,} statements were stored before that: {done.new:,} new; "
+                    "sending again is safe, the LRS keeps one copy of each)")
+        _error(f"{exc}{note}")
+        return EXIT_ERROR
+    bar.close()
+    if not to_send:
+        print(f"Nothing new to send to {endpoint}: all {len(items):,} statements were in an earlier push.")
+    else:
+        print(f"Sent {result.sent:,} statements to {endpoint} in {result.requests:,} requests "
+              f"({result.seconds:.1f} s): {result.new:,} new, {result.already:,} already there"
+              + (f", {len(result.conflicts):,} different from the LRS's copy" if result.conflicts else "") + ".")
+    if result.conflicts:
+        _error(f"the LRS already holds different statements under {len(result.conflicts):,} of these ids "
+               f"(the first: {result.conflicts[0]}) and keeps its copies, as xAPI statements cannot change; "
+               "was --home-page or --activity-base changed since they were sent?")
+        return EXIT_ERROR
+    if not dated:
+        newest = lrs.newest(items)
+        if newest is not None:
+            try:
+                state.record(scope, newest, result)
+            except OSError as exc:
+                print(f"iwp-trainer export: warning: cannot remember this push in {state.path} "
+                      f"({exc.strerror or exc}); the next --since sends everything again", file=sys.stderr)
     return EXIT_OK

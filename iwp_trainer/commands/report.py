@@ -44,14 +44,17 @@ def parse_date(value: str) -> datetime:
     return day.replace(tzinfo=timezone.utc)
 
 
-def add_filter_options(parser: argparse.ArgumentParser) -> None:
-    """The filters shared by ``report`` and ``export``."""
+def add_filter_options(parser: argparse.ArgumentParser, since_help: str | None = None,
+                       since_type: Any = parse_date, since_const: Any = None) -> None:
+    """The filters shared by ``report`` and ``export`` (whose ``--since`` may also stand alone)."""
     parser.add_argument("--learner", dest="filter_learner", default=None, metavar="NAME",
                         help="only this learner (name or staff id, any case)")
     parser.add_argument("--scenario", dest="filter_scenario", default=None, metavar="ID",
                         help="only this scenario id")
-    parser.add_argument("--since", type=parse_date, default=None, metavar="DATE",
-                        help="only attempts started (questions asked) on or after DATE, YYYY-MM-DD (UTC)")
+    extra = {} if since_const is None else {"nargs": "?", "const": since_const}
+    parser.add_argument("--since", type=since_type, default=None, metavar="DATE", **extra,
+                        help=since_help or "only attempts started (questions asked) on or after DATE, "
+                                           "YYYY-MM-DD (UTC)")
 
 
 def report_filter(args: argparse.Namespace) -> ReportFilter:
