@@ -21,8 +21,10 @@ push with one message saying what to check. No third-party HTTP client: ``urllib
 of this, and the project gains no runtime dependency.
 
 ``PushState`` remembers, per LRS and per database and filter, the newest statement timestamp of the
-last complete push, so ``--since`` sends only what was recorded after it (with a margin, as
-clocks and in-flight transactions differ; statements re-sent in the margin count as already there).
+last complete push, so ``--since`` sends only what was recorded after it. It looks back a margin
+before that time, as coaches' clocks and in-flight transactions differ, and skips the statements in
+that margin the LRS already confirmed (their ids are kept too): nothing is missed, and what is
+already there is not sent again.
 """
 
 from __future__ import annotations
@@ -488,14 +490,24 @@ class PushState:
         entry = self._find(scope)
         return _when(entry.get("through")) if entry else None
 
-    def record(self, scope: PushScope, through: datetime, result: PushResult) -> None:
-        """Remember a complete push, and save the file (``OSError`` when it cannot be written)."""
+    def recent(self, scope: PushScope) -> set[str]:
+        """The ids, within the margin before ``through``, that the LRS confirmed it holds."""
+        entry = self._find(scope)
+        ids = entry.get("recent_ids") if entry else None
+        return {i for i in ids if isinstance(i, str)} if isinstance(ids, list) else set()
+
+    def record(self, scope: PushScope, through: datetime, result: PushResult,
+               recent_ids: Iterable[str] = ()) -> None:
+        """Remember a complete push, and save the file (``OSError`` when it cannot be written).
+        ``recent_ids``: the statements in the margin before ``through``, all now in the LRS, so
+        the next ``--since`` need not send them again."""
         previous = self.through(scope)
         if previous is not None and previous > through:
             through = previous
         entry = {**scope.key(), "through": through.isoformat(), "pushed_at":
                  datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "sent": result.sent, "new": result.new, "already": result.already}
+                 "sent": result.sent, "new": result.new, "already": result.already,
+                 "recent_ids": sorted(recent_ids)}
         old = self._find(scope)
         self.entries = [e for e in self.entries if e is not old] + [entry]
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -510,8 +522,10 @@ def newest(statements: Iterable[Mapping[str, Any]]) -> datetime | None:
     return max(times) if times else None
 
 
-def recorded_after(statements: Iterable[dict[str, Any]], through: datetime,
-                   margin: timedelta = SINCE_MARGIN) -> list[dict[str, Any]]:
-    """The statements recorded after ``through`` (less ``margin``): what ``--since`` sends."""
+def recorded_after(statements: Iterable[dict[str, Any]], through: datetime, margin: timedelta = SINCE_MARGIN,
+                   known: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """The statements recorded after ``through`` less ``margin``, except the ``known`` ids the
+    LRS already confirmed: what ``--since`` sends. (A statement without a readable time is sent.)"""
     floor = through - margin
-    return [s for s in statements if (_when(s.get("timestamp")) or floor) >= floor]
+    return [s for s in statements
+            if (_when(s.get("timestamp")) or floor) >= floor and s.get("id") not in known]

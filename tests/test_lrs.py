@@ -223,6 +223,8 @@ def test_since_keeps_a_margin_before_the_last_push() -> None:
     through = datetime.fromisoformat(items[40]["timestamp"])
     kept = lrs.recorded_after(items, through)
     assert [s["id"] for s in kept] == [f"id-{i}" for i in range(25, 60)]  # 15 minutes before, and after
+    known = {f"id-{i}" for i in range(25, 41)}  # the margin's statements the LRS confirmed last time
+    assert [s["id"] for s in lrs.recorded_after(items, through, known=known)] == [f"id-{i}" for i in range(41, 60)]
 
 
 def test_progress_bar_line_and_silence_off_a_terminal(capsys: pytest.CaptureFixture) -> None:

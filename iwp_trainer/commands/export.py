@@ -198,7 +198,7 @@ def _push(endpoint: str, credentials: lrs.Credentials, scope: lrs.PushScope, ite
             print(f"No complete push to {endpoint} from this database is recorded; sending everything.",
                   file=sys.stderr)
         else:
-            to_send = lrs.recorded_after(items, through)
+            to_send = lrs.recorded_after(items, through, known=state.recent(scope))
     client = lrs.LRSClient(endpoint, credentials)
     bar = ProgressBar(sys.stderr)
     try:
@@ -227,8 +227,9 @@ def _push(endpoint: str, credentials: lrs.Credentials, scope: lrs.PushScope, ite
     if not dated:
         newest = lrs.newest(items)
         if newest is not None:
+            recent = (s["id"] for s in lrs.recorded_after(items, newest))  # all in the LRS now
             try:
-                state.record(scope, newest, result)
+                state.record(scope, newest, result, recent)
             except OSError as exc:
                 print(f"iwp-trainer export: warning: cannot remember this push in {state.path} "
                       f"({exc.strerror or exc}); the next --since sends everything again", file=sys.stderr)
