@@ -11,6 +11,9 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import pty
+import subprocess
+import sys
 import threading
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -288,3 +291,41 @@ def test_server_errors_and_dropped_connections_are_retried(ralph: Ralph, tmp_pat
     assert "Sent 5 statements" in captured.out and "5 new, 0 already there" in captured.out
     assert "in 3 requests" in captured.out
     assert sorted(s["id"] for s in in_lrs(ralph, sent)) == sorted(s["id"] for s in sent)
+
+
+def test_a_terminal_sees_a_progress_bar_on_stderr_and_a_log_only_the_summary(ralph: Ralph, tmp_path: Path,
+                                                                              credentials: None) -> None:
+    db = tmp_path / "p.sqlite3"
+    clock = Clock(T0)
+    for name in ("Max", "Nia", "Oli"):
+        record(db, clock, name, decisions=3)
+    command = [sys.executable, "-m", "iwp_trainer", "--db", str(db), "export", "xapi", "--lrs", ralph.url,
+               "--batch-size", "5"]
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL,
+                              timeout=120)
+        os.close(follower)
+        follower = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other side is closed: all read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+        if follower != -1:
+            os.close(follower)
+    assert done.returncode == 0
+    text = shown.decode()
+    assert "\r[" in text and "] 5/18 statements" in text and "] 18/18 statements" in text
+    assert text.endswith("\r" + " " * len("[" + "#" * 30 + "] 18/18 statements") + "\r")  # cleared
+    assert "18 new, 0 already there" in done.stdout.decode()
+
+    logged = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert logged.returncode == 0 and logged.stderr == ""  # no bar in a log
+    assert "0 new, 18 already there" in logged.stdout

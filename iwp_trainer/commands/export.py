@@ -161,7 +161,7 @@ class ProgressBar:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.live = bool(getattr(stream, "isatty", lambda: False)())
-        self.shown = False
+        self.shown = 0  # characters on the line now
 
     @staticmethod
     def line(done: int, total: int, width: int = WIDTH) -> str:
@@ -170,15 +170,17 @@ class ProgressBar:
 
     def __call__(self, done: int, total: int) -> None:
         if self.live:
-            self.stream.write("\r" + self.line(done, total))
+            text = self.line(done, total)
+            self.stream.write("\r" + text)
             self.stream.flush()
-            self.shown = True
+            self.shown = len(text)
 
     def close(self) -> None:
+        """Blank the bar's line (with spaces: stderr shows escape sequences as placeholders)."""
         if self.shown:
-            self.stream.write("\r\033[K")
+            self.stream.write("\r" + " " * self.shown + "\r")
             self.stream.flush()
-            self.shown = False
+            self.shown = 0
 
 
 def _push(endpoint: str, credentials: lrs.Credentials, scope: lrs.PushScope, items: list[dict[str, Any]],
