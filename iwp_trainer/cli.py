@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "graph",
     "report",
     "export",
+    "serve",
 )
 
 EXIT_OK = 0
@@ -71,6 +72,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                         help="progress database (default: the user data folder, or $IWP_TRAINER_DB)")
     parser.add_argument("--learner", default=None, metavar="NAME",
                         help="learner name or staff id to record progress under (app only)")
+    # Set by `iwp-trainer serve` on the app each browser tab runs (see IwpApp.browser_tab).
+    parser.add_argument("--browser-tab", action="store_true", help=argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (only,) if only else COMMAND_MODULES:
         try:

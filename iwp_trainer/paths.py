@@ -18,6 +18,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Ask's fitted ranker and confidence model (bench/fit_ask_model.py writes it); ships with the code.
 ASK_MODEL_FILE = Path(__file__).resolve().parent / "ask_model.json"
 
+# The browser page for `iwp-trainer serve` (textual-serve's, without its font from another site).
+WEB_TEMPLATES_DIR = Path(__file__).resolve().parent / "web_templates"
+
 ENV_KB = "IWP_TRAINER_KB"
 ENV_SCENARIOS = "IWP_TRAINER_SCENARIOS"
 ENV_INDEX = "IWP_TRAINER_INDEX"

@@ -96,6 +96,7 @@ class IwpApp(App[int]):
         learner: str | None = None,
         *,
         remember_learner: bool = True,
+        browser_tab: bool = False,
     ) -> None:
         super().__init__()
         self.kb_dir = Path(kb_dir)
@@ -103,7 +104,11 @@ class IwpApp(App[int]):
         self.index_dir = Path(index_dir)
         self.db_path = Path(db_path)
         self.learner: str = learner or ""
-        self.remember_learner = remember_learner
+        # One browser tab of `iwp-trainer serve`: the settings file and login name are the server
+        # account's, not the coach's, so nothing is read from or kept in them (each tab asks its
+        # coach's name, and no tab sees another's).
+        self.browser_tab = browser_tab
+        self.remember_learner = remember_learner and not browser_tab
         self.library = services.Library()
         self.library_revision = 0
         self.last_played: str | None = None  # the scenario last opened for play (Practise returns to it)
@@ -121,21 +126,35 @@ class IwpApp(App[int]):
 
     def on_mount(self) -> None:
         self.store, self.store_notice = services.open_store(self.db_path)
-        saved_theme = _settings_get("theme")
+        saved_theme = self.setting("theme")
         saved_theme = OLD_NAMES.get(saved_theme or "", saved_theme)
         if saved_theme in self.available_themes:
             self.theme = saved_theme
         # Remember the theme however it was chosen (Ctrl+T or the palette's theme picker).
-        self.theme_changed_signal.subscribe(self, lambda theme: _settings_set("theme", theme.name))
+        self.theme_changed_signal.subscribe(self, lambda theme: self.remember("theme", theme.name))
         self.switch_mode("ask")
         # Read the files and open the index once the first screen is painted, both in threads.
         self.call_after_refresh(self.load_library, False)
         self.call_after_refresh(self.open_index)
         # Ask needs no identity: the name is asked when a scenario is first started (with_learner).
         if not self.learner:
-            self.learner = _settings_get("learner") or ""
+            self.learner = self.setting("learner") or ""
         if self.store_notice:
             notify(self, self.store_notice, title="Progress", severity="warning", timeout=8)
+
+    def setting(self, key: str) -> str | None:
+        """A remembered setting (none in a browser tab)."""
+        return None if self.browser_tab else _settings_get(key)
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep a setting for next time (not from a browser tab: the file is the server's)."""
+        if not self.browser_tab:
+            _settings_set(key, value)
+
+    def login_name(self) -> str:
+        """The name offered for a new learner: the login name, except in a browser tab, where it
+        is the server account's."""
+        return "" if self.browser_tab else settings.login_name()
 
     def with_learner(self, then: Callable[[], None]) -> None:
         """Run ``then`` once a learner is known: straight away, or after asking for the name (pre-filled
@@ -151,13 +170,13 @@ class IwpApp(App[int]):
             self._revisit_progress()
             then()
 
-        self.push_screen(LearnerNameScreen(suggested=settings.login_name()), chosen)
+        self.push_screen(LearnerNameScreen(suggested=self.login_name()), chosen)
 
     def _learner_chosen(self, name: str) -> None:
         """Record under ``name`` from now on, and remember it (so a guest is not asked again)."""
         self.learner = name
         if self.remember_learner:
-            _settings_set("learner", name)
+            self.remember("learner", name)
         self.refresh_nav()
 
     @work(thread=True, exclusive=True, group="library")
@@ -260,7 +279,7 @@ class IwpApp(App[int]):
             self.push_screen(HelpScreen(self.screen))
 
     def action_change_learner(self) -> None:
-        self.push_screen(LearnerNameScreen(current=self.learner, suggested=settings.login_name()),
+        self.push_screen(LearnerNameScreen(current=self.learner, suggested=self.login_name()),
                          self._learner_changed)
 
     def _learner_changed(self, name: str | None) -> None:
@@ -315,7 +334,7 @@ def _settings_get(key: str) -> str | None:
         return None
 
 
-def _settings_set(key: str, value: str) -> None:
+def _settings_set(key: str, value: Any) -> None:
     try:
         if key == "learner":
             settings.set_learner(value)
@@ -333,6 +352,7 @@ def run_app(args: argparse.Namespace) -> int:
         index_dir=args.index or paths.default_index_dir(),
         db_path=args.db or paths.default_db_path(),
         learner=getattr(args, "learner", None),
+        browser_tab=bool(getattr(args, "browser_tab", False)),
     )
     result = app.run()
     # A crash (an exception in the app) has no result but a return code: never report success then.

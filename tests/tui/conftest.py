@@ -31,7 +31,7 @@ def make_app(tmp_path: Path, index_cache: Path) -> Callable[..., IwpApp]:
     Each test gets its own progress database."""
 
     def make(kind: str = "good", learner: str | None = "test", kb: Path | None = None,
-             scenarios: Path | None = None) -> IwpApp:
+             scenarios: Path | None = None, browser_tab: bool = False) -> IwpApp:
         base = TUI_FIXTURES if kind == "good" else TUI_FIXTURES / "broken"
         kb_dir = kb or base / "kb"
         index_dir = index_cache / hashlib.sha1(str(kb_dir).encode()).hexdigest()[:12]
@@ -41,6 +41,7 @@ def make_app(tmp_path: Path, index_cache: Path) -> Callable[..., IwpApp]:
             index_dir=index_dir,
             db_path=tmp_path / "progress.sqlite3",
             learner=learner,
+            browser_tab=browser_tab,
         )
 
     return make

@@ -232,3 +232,25 @@ async def test_learner_prompt_wraps_instead_of_being_cut_off(make_app) -> None:
         await pilot.pause()
         prompt = app.screen.query_one("#learner-prompt", Static)
         assert prompt.size.height >= 2  # the whole question, "Is this name right?" included
+
+
+async def test_a_browser_tab_asks_its_own_learner_and_keeps_nothing_in_the_servers_settings(make_app, monkeypatch) -> None:
+    """`iwp-trainer serve` runs one app per tab as the server's account: the remembered name, theme
+    and login name are that account's, so a tab neither uses nor changes them."""
+    monkeypatch.setenv("LOGNAME", "server-account")
+    settings.set_learner("Sam Jones")
+    settings.save_setting("theme", "iwp-light")
+    before = settings.load_settings()
+    app = make_app(learner=None, browser_tab=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert app.learner == ""
+        assert app.theme != "iwp-light"
+        await start_first_scenario(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, LearnerNameScreen))
+        assert app.screen.query_one("#learner-name", Input).value == ""  # not the server's login name
+        await pilot.press(*"Ann Lee", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        assert app.learner == "Ann Lee"
+        await pilot.press("ctrl+t")
+    assert settings.load_settings() == before

@@ -15,7 +15,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static, Tree
 
-from iwp_trainer import settings
 from iwp_trainer.tui import services
 from iwp_trainer.tui.messages import ShowEntry
 from iwp_trainer.tui.pages import PagedMarkdown
@@ -95,7 +94,7 @@ its source, its related entries and the scenarios that cite it.
 
     def on_mount(self) -> None:
         try:
-            saved = int(settings.load_settings().get(TREE_SHARE_KEY) or TREE_SHARE)
+            saved = int(self.app.setting(TREE_SHARE_KEY) or TREE_SHARE)  # type: ignore[attr-defined]
         except (TypeError, ValueError):
             saved = TREE_SHARE
         self.tree_share = max(20, min(80, saved))
@@ -114,10 +113,7 @@ its source, its related entries and the scenarios that cite it.
             return
         self.tree_share = share
         self._size_tree()
-        try:
-            settings.save_setting(TREE_SHARE_KEY, share)
-        except OSError:  # an unwritable settings file only means the width is not remembered
-            pass
+        self.app.remember(TREE_SHARE_KEY, share)  # type: ignore[attr-defined]
 
     def refresh_data(self) -> None:
         lib = self.iwp.library
