@@ -442,8 +442,10 @@ def _load_all(paths: list[Path], dimensions: dict[str, Dimension], ids: set[str]
                 return list(results)
             except KeyboardInterrupt:
                 # Stop now: drop the queued work and end the workers rather than wait for them.
+                # (Their list first: shutdown() forgets it, and they would finish their chunks.)
+                processes = list((getattr(pool, "_processes", None) or {}).values())
                 pool.shutdown(wait=False, cancel_futures=True)
-                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                for process in processes:
                     process.terminate()
                 raise
             except (OSError, RuntimeError):  # the workers could not run: load here instead
