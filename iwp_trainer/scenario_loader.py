@@ -442,11 +442,16 @@ def _load_all(paths: list[Path], dimensions: dict[str, Dimension], ids: set[str]
                 return list(results)
             except KeyboardInterrupt:
                 # Stop now: drop the queued work and end the workers rather than wait for them.
-                # (Their list first: shutdown() forgets it, and they would finish their chunks.)
+                # Their list and the pool's manager thread first: shutdown() forgets both, and the
+                # workers would finish their chunks. The thread ends with them; waiting for it means
+                # nothing races it for its pipe at exit (an EBADF traceback otherwise).
                 processes = list((getattr(pool, "_processes", None) or {}).values())
+                manager = getattr(pool, "_executor_manager_thread", None)
                 pool.shutdown(wait=False, cancel_futures=True)
                 for process in processes:
                     process.terminate()
+                if manager is not None:
+                    manager.join(timeout=10)
                 raise
             except (OSError, RuntimeError):  # the workers could not run: load here instead
                 pass
