@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import itertools
 import json
 import os
 import random
@@ -42,7 +43,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from iwp_trainer.atomic import atomic_writer
@@ -256,10 +257,9 @@ def _detail(response: Response, secret: str) -> str:
 
 @dataclass
 class PushResult:
-    """What one push did. ``new`` + ``already`` + ``conflicts`` == ``sent`` once it is complete."""
+    """What one push did. ``new`` + ``already`` + ``conflicts`` == ``sent``."""
 
     endpoint: str
-    total: int = 0
     sent: int = 0
     new: int = 0
     already: int = 0
@@ -410,17 +410,19 @@ def same_statement(sent: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
     return core(sent) == core(stored) and _when(sent.get("timestamp")) == _when(stored.get("timestamp"))
 
 
-def push(client: LRSClient, statements: Sequence[dict[str, Any]], batch_size: int = DEFAULT_BATCH,
-         progress: Callable[[int, int], None] | None = None) -> PushResult:
-    """Send ``statements`` in batches; ``progress(done, total)`` after each. Raises ``LRSError``
-    (with ``.result`` set to what was done so far) when the LRS refuses or stops answering."""
+def push(client: LRSClient, statements: Iterable[dict[str, Any]], batch_size: int = DEFAULT_BATCH,
+         progress: Callable[[PushResult], None] | None = None) -> PushResult:
+    """Send ``statements`` (read lazily: a district's history need not fit in memory at once) in
+    batches; ``progress(result)`` after each. Raises ``LRSError`` (with ``.result`` set to what
+    was done so far) when the LRS refuses or stops answering."""
     started = time.monotonic()
-    result = PushResult(client.endpoint, total=len(statements))
+    result = PushResult(client.endpoint)
+    source = iter(statements)
     try:
-        for start in range(0, len(statements), batch_size):
-            client.post_batch(statements[start:start + batch_size], result)
+        while batch := list(itertools.islice(source, batch_size)):
+            client.post_batch(batch, result)
             if progress is not None:
-                progress(result.sent, result.total)
+                progress(result)
     except LRSError as exc:
         exc.result = result  # type: ignore[attr-defined]
         raise
@@ -516,16 +518,47 @@ class PushState:
             handle.write("\n")
 
 
-def newest(statements: Iterable[Mapping[str, Any]]) -> datetime | None:
-    """The newest timestamp among ``statements``."""
-    times = [t for t in (_when(s.get("timestamp")) for s in statements) if t is not None]
-    return max(times) if times else None
+class Selection:
+    """The statements of ``attempts`` to send, made attempt by attempt as they are sent: all of
+    them, or (``floor``) those recorded from ``floor`` on except the ``known`` ids. On the way it
+    notes the newest statement time and the ids within ``margin`` before it, which a complete push
+    leaves in the LRS: the next ``--since`` starts there."""
 
+    def __init__(self, attempts: Sequence[Any], build: Callable[[Any], Iterable[dict[str, Any]]],
+                 floor: datetime | None = None, known: set[str] | frozenset[str] = frozenset(),
+                 margin: timedelta = SINCE_MARGIN) -> None:
+        self.attempts, self.build = attempts, build
+        self.floor, self.known, self.margin = floor, known, margin
+        self.attempts_done = 0
+        self.seen = 0
+        self.selected = 0
+        self.newest: datetime | None = None
+        self._recent: list[tuple[datetime, str]] = []
 
-def recorded_after(statements: Iterable[dict[str, Any]], through: datetime, margin: timedelta = SINCE_MARGIN,
-                   known: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
-    """The statements recorded after ``through`` less ``margin``, except the ``known`` ids the
-    LRS already confirmed: what ``--since`` sends. (A statement without a readable time is sent.)"""
-    floor = through - margin
-    return [s for s in statements
-            if (_when(s.get("timestamp")) or floor) >= floor and s.get("id") not in known]
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for attempt in self.attempts:
+            for statement in self.build(attempt):
+                self.seen += 1
+                when = _when(statement.get("timestamp"))
+                self._note(when, statement["id"])
+                if self.floor is None or ((when or self.floor) >= self.floor and statement["id"] not in self.known):
+                    self.selected += 1
+                    yield statement
+            self.attempts_done += 1
+
+    def _note(self, when: datetime | None, statement_id: str) -> None:
+        if when is None:
+            return
+        if self.newest is None or when > self.newest:
+            self.newest = when
+            cut = when - self.margin
+            self._recent = [(t, i) for t, i in self._recent if t >= cut]  # bounded: one margin's worth
+        if when >= self.newest - self.margin:
+            self._recent.append((when, statement_id))
+
+    def recent_ids(self) -> list[str]:
+        """The ids from ``margin`` before the newest time on (call once the push is complete)."""
+        if self.newest is None:
+            return []
+        cut = self.newest - self.margin
+        return sorted({i for t, i in self._recent if t >= cut})

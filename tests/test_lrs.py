@@ -134,11 +134,11 @@ def client(fake: FakeLRS, slept: list[float] | None = None) -> lrs.LRSClient:
 
 def test_batches_and_the_count_of_what_was_new() -> None:
     fake = FakeLRS(holds={"id-1": statements(1, 1)[0]})
-    seen: list[tuple[int, int]] = []
-    result = lrs.push(client(fake), statements(5), batch_size=2, progress=lambda d, t: seen.append((d, t)))
+    seen: list[int] = []
+    result = lrs.push(client(fake), iter(statements(5)), batch_size=2, progress=lambda r: seen.append(r.sent))
     assert [c[2] for c in fake.calls] == [2, 2, 1]
     assert (result.sent, result.new, result.already, result.requests) == (5, 4, 1, 3)
-    assert seen == [(2, 5), (4, 5), (5, 5)]
+    assert seen == [2, 4, 5]
 
 
 def test_204_means_all_already_there() -> None:
@@ -218,21 +218,33 @@ def test_the_push_record_keeps_the_newest_time_per_scope(tmp_path: Path) -> None
     assert broken.problem.startswith(f"cannot read {path}") and broken.through(a) is None
 
 
-def test_since_keeps_a_margin_before_the_last_push() -> None:
+def test_selection_keeps_a_margin_before_the_last_push_and_skips_what_was_confirmed() -> None:
     items = statements(60)  # one a minute
     through = datetime.fromisoformat(items[40]["timestamp"])
-    kept = lrs.recorded_after(items, through)
+    attempts = [items[i:i + 7] for i in range(0, 60, 7)]  # "attempts" of 7 statements, built lazily
+    kept = lrs.Selection(attempts, iter, floor=through - lrs.SINCE_MARGIN)
     assert [s["id"] for s in kept] == [f"id-{i}" for i in range(25, 60)]  # 15 minutes before, and after
+    assert (kept.seen, kept.selected, kept.attempts_done) == (60, 35, 9)
     known = {f"id-{i}" for i in range(25, 41)}  # the margin's statements the LRS confirmed last time
-    assert [s["id"] for s in lrs.recorded_after(items, through, known=known)] == [f"id-{i}" for i in range(41, 60)]
+    again = lrs.Selection(attempts, iter, floor=through - lrs.SINCE_MARGIN, known=known)
+    assert [s["id"] for s in again] == [f"id-{i}" for i in range(41, 60)]
+
+
+def test_selection_notes_the_newest_time_and_the_margin_before_it_in_any_order() -> None:
+    items = statements(60)
+    shuffled = [items[i] for i in (59, *range(0, 59))]  # the newest first: a later attempt's last decision
+    everything = lrs.Selection([shuffled], iter)
+    assert len(list(everything)) == 60
+    assert everything.newest == datetime.fromisoformat(items[59]["timestamp"])
+    assert everything.recent_ids() == sorted(f"id-{i}" for i in range(44, 60))
 
 
 def test_progress_bar_line_and_silence_off_a_terminal(capsys: pytest.CaptureFixture) -> None:
-    assert ProgressBar.line(50, 200, width=10) == "[##........] 50/200 statements"
-    assert ProgressBar.line(1200, 1200, width=4) == "[####] 1,200/1,200 statements"
+    assert ProgressBar.line(50, 200, 300, width=10) == "[##........] 50/200 attempts, 300 statements sent"
+    assert ProgressBar.line(1200, 1200, 7200, width=4) == "[####] 1,200/1,200 attempts, 7,200 statements sent"
     import sys
     bar = ProgressBar(sys.stderr)
-    bar(1, 2)
+    bar.show(1, 2, 5)
     bar.close()
     assert capsys.readouterr().err == ""  # not a terminal under pytest
 

@@ -322,8 +322,9 @@ def test_a_terminal_sees_a_progress_bar_on_stderr_and_a_log_only_the_summary(ral
             os.close(follower)
     assert done.returncode == 0
     text = shown.decode()
-    assert "\r[" in text and "] 5/18 statements" in text and "] 18/18 statements" in text
-    assert text.endswith("\r" + " " * len("[" + "#" * 30 + "] 18/18 statements") + "\r")  # cleared
+    assert "\r[" in text and "] 0/3 attempts, 5 statements sent" in text
+    assert "] 2/3 attempts, 15 statements sent" in text and "attempts, 18 statements sent" in text
+    assert text.endswith("\r" + " " * len("[" + "#" * 30 + "] 3/3 attempts, 18 statements sent") + "\r")  # cleared
     assert "18 new, 0 already there" in done.stdout.decode()
 
     logged = subprocess.run(command, capture_output=True, text=True, timeout=120)

@@ -23,6 +23,7 @@ from iwp_trainer.store import StoreError, open_existing
 from iwp_trainer.xapi import (
     DEFAULT_ACTIVITY_BASE,
     DEFAULT_HOME_PAGE,
+    StatementBuilder,
     statements,
     to_json_lines,
     write_json_lines_atomic,
@@ -135,9 +136,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if target is not None:
         scope = lrs.PushScope(target[0], str(args.db), args.activity_base, f.learner, f.scenario)
-        items = list(statements(attempts, args.home_page, args.activity_base))
-        return _push(target[0], target[1], scope, items, args.batch_size, since_last=since_last,
-                     dated=f.since is not None)
+        return _push(target[0], target[1], scope, attempts, StatementBuilder(args.home_page, args.activity_base),
+                     args.batch_size, since_last=since_last, dated=f.since is not None)
     lines = to_json_lines(statements(attempts, args.home_page, args.activity_base))
     if args.out is None:
         for line in lines:
@@ -153,8 +153,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 class ProgressBar:
-    """``[#####.....]  1,200/6,000 statements`` on one line of a terminal's stderr; silent when stderr
-    is a file or pipe (a log keeps only the summary)."""
+    """``[#####.....] 120/500 attempts, 1,080 statements sent`` on one line of a terminal's stderr;
+    silent when stderr is a file or pipe (a log keeps only the summary)."""
 
     WIDTH = 30
 
@@ -164,16 +164,16 @@ class ProgressBar:
         self.shown = 0  # characters on the line now
 
     @staticmethod
-    def line(done: int, total: int, width: int = WIDTH) -> str:
+    def line(done: int, total: int, sent: int, width: int = WIDTH) -> str:
         filled = width * done // total if total else width
-        return f"[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} statements"
+        return f"[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} attempts, {sent:,} statements sent"
 
-    def __call__(self, done: int, total: int) -> None:
+    def show(self, done: int, total: int, sent: int) -> None:
         if self.live:
-            text = self.line(done, total)
-            self.stream.write("\r" + text)
+            text = self.line(done, total, sent)
+            self.stream.write("\r" + text + " " * max(0, self.shown - len(text)))
             self.stream.flush()
-            self.shown = len(text)
+            self.shown = max(self.shown, len(text))
 
     def close(self) -> None:
         """Blank the bar's line (with spaces: stderr shows escape sequences as placeholders)."""
@@ -183,15 +183,15 @@ class ProgressBar:
             self.shown = 0
 
 
-def _push(endpoint: str, credentials: lrs.Credentials, scope: lrs.PushScope, items: list[dict[str, Any]],
-          batch_size: int, since_last: bool, dated: bool) -> int:
-    """Send ``items`` (all of them, or with ``since_last`` those recorded since the last push),
-    report the counts, and remember a complete push."""
+def _push(endpoint: str, credentials: lrs.Credentials, scope: lrs.PushScope, attempts: list[Any],
+          builder: StatementBuilder, batch_size: int, since_last: bool, dated: bool) -> int:
+    """Send the attempts' statements (all of them, or with ``since_last`` those recorded since the
+    last push), report the counts, and remember a complete push."""
     if endpoint.startswith("http://") and not lrs.is_loopback(endpoint):
         print(f"iwp-trainer export: warning: {endpoint} is plain http: the password and the learners' results "
               "cross the network unencrypted; use the LRS's https address", file=sys.stderr)
     state = lrs.PushState(paths.default_lrs_state_path())
-    to_send = items
+    selection = lrs.Selection(attempts, builder.statements)
     if since_last:
         through = state.through(scope)
         if state.problem:
@@ -200,23 +200,25 @@ def _push(endpoint: str, credentials: lrs.Credentials, scope: lrs.PushScope, ite
             print(f"No complete push to {endpoint} from this database is recorded; sending everything.",
                   file=sys.stderr)
         else:
-            to_send = lrs.recorded_after(items, through, known=state.recent(scope))
+            selection = lrs.Selection(attempts, builder.statements, floor=through - lrs.SINCE_MARGIN,
+                                      known=state.recent(scope))
     client = lrs.LRSClient(endpoint, credentials)
     bar = ProgressBar(sys.stderr)
     try:
-        result = lrs.push(client, to_send, batch_size, progress=bar)
+        result = lrs.push(client, selection, batch_size,
+                          progress=lambda done: bar.show(selection.attempts_done, len(attempts), done.sent))
     except lrs.LRSError as exc:
         bar.close()
         done: lrs.PushResult | None = getattr(exc, "result", None)
         note = ""
         if done is not None and done.sent:
-            note = (f" ({done.sent:,} of {done.total:,} statements were stored before that: {done.new:,} new; "
+            note = (f" ({done.sent:,} statements were stored before that, {done.new:,} of them new; "
                     "sending again is safe, the LRS keeps one copy of each)")
         _error(f"{exc}{note}")
         return EXIT_ERROR
     bar.close()
-    if not to_send:
-        print(f"Nothing new to send to {endpoint}: all {len(items):,} statements were in an earlier push.")
+    if not selection.selected:
+        print(f"Nothing new to send to {endpoint}: all {selection.seen:,} statements were in an earlier push.")
     else:
         print(f"Sent {result.sent:,} statements to {endpoint} in {result.requests:,} requests "
               f"({result.seconds:.1f} s): {result.new:,} new, {result.already:,} already there"
@@ -226,13 +228,10 @@ def _push(endpoint: str, credentials: lrs.Credentials, scope: lrs.PushScope, ite
                f"(the first: {result.conflicts[0]}) and keeps its copies, as xAPI statements cannot change; "
                "was --home-page or --activity-base changed since they were sent?")
         return EXIT_ERROR
-    if not dated:
-        newest = lrs.newest(items)
-        if newest is not None:
-            recent = (s["id"] for s in lrs.recorded_after(items, newest))  # all in the LRS now
-            try:
-                state.record(scope, newest, result, recent)
-            except OSError as exc:
-                print(f"iwp-trainer export: warning: cannot remember this push in {state.path} "
-                      f"({exc.strerror or exc}); the next --since sends everything again", file=sys.stderr)
+    if not dated and selection.newest is not None:
+        try:
+            state.record(scope, selection.newest, result, selection.recent_ids())
+        except OSError as exc:
+            print(f"iwp-trainer export: warning: cannot remember this push in {state.path} "
+                  f"({exc.strerror or exc}); the next --since sends everything again", file=sys.stderr)
     return EXIT_OK
