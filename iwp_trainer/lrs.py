@@ -30,6 +30,7 @@ already there is not sent again.
 from __future__ import annotations
 
 import base64
+import heapq
 import ipaddress
 import itertools
 import json
@@ -533,7 +534,7 @@ class Selection:
         self.seen = 0
         self.selected = 0
         self.newest: datetime | None = None
-        self._recent: list[tuple[datetime, str]] = []
+        self._recent: list[tuple[datetime, str]] = []  # a heap, oldest first
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for attempt in self.attempts:
@@ -551,10 +552,11 @@ class Selection:
             return
         if self.newest is None or when > self.newest:
             self.newest = when
-            cut = when - self.margin
-            self._recent = [(t, i) for t, i in self._recent if t >= cut]  # bounded: one margin's worth
-        if when >= self.newest - self.margin:
-            self._recent.append((when, statement_id))
+        cut = self.newest - self.margin
+        if when >= cut:
+            heapq.heappush(self._recent, (when, statement_id))
+        while self._recent and self._recent[0][0] < cut:  # bounded: one margin's worth
+            heapq.heappop(self._recent)
 
     def recent_ids(self) -> list[str]:
         """The ids from ``margin`` before the newest time on (call once the push is complete)."""
