@@ -135,7 +135,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"No attempts recorded yet{scope}; nothing {'sent' if target else 'exported'}.", file=sys.stderr)
         return EXIT_OK
     if target is not None:
-        scope = lrs.PushScope(target[0], str(args.db), args.activity_base, f.learner, f.scenario)
+        db = str(args.db)  # a file by its full path (the same from any folder); a URL as given
+        scope = lrs.PushScope(target[0], db if "://" in db else str(Path(db).resolve()), args.activity_base,
+                              f.learner, f.scenario)
         return _push(target[0], target[1], scope, attempts, StatementBuilder(args.home_page, args.activity_base),
                      args.batch_size, since_last=since_last, dated=f.since is not None)
     lines = to_json_lines(statements(attempts, args.home_page, args.activity_base))
