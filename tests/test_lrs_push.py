@@ -330,3 +330,14 @@ def test_a_terminal_sees_a_progress_bar_on_stderr_and_a_log_only_the_summary(ral
     logged = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert logged.returncode == 0 and logged.stderr == ""  # no bar in a log
     assert "0 new, 18 already there" in logged.stdout
+
+
+def test_an_lrs_that_cannot_start_fails_the_test_with_the_reason(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import ralph_lrs
+
+    real = ralph_lrs._environment
+    monkeypatch.setattr(ralph_lrs, "_environment",
+                        lambda folder: {**real(folder), "RALPH_RUNSERVER_BACKEND": "no-such-backend"})
+    with pytest.raises(pytest.fail.Exception, match="no-such-backend"):
+        next(start_ralph(tmp_path / "broken"))
