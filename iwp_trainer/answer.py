@@ -262,6 +262,64 @@ def _plain(text: str) -> str:
     return " ".join(_words(text))
 
 
+SEM_CANDIDATES = 5  # entries the semantic half adds as candidates when the lexical half missed them
+
+
+class SemanticHalf:
+    """The embedding model and the KB's entry vectors, loaded in a background thread.
+
+    Started before the KB and the index are opened (the model needs neither), so its second of
+    loading overlaps theirs; :meth:`attach` hands it the KB and the index build folder for the
+    entry vectors (cached there). :meth:`wait` blocks until it is ready or has failed; ``error``
+    then says why, for the user.
+    """
+
+    def __init__(self, progress: ProgressFn | None = None) -> None:
+        self.embedder = None
+        self.vectors = None
+        self.error = ""
+        self._progress = progress
+        self._attached = threading.Event()
+        self._done = threading.Event()
+        self._kb = None
+        self._build: Path | None = None
+        self._others: list[Path] = []
+        self._thread = threading.Thread(target=self._run, name="ask-semantic", daemon=True)
+        self._thread.start()
+
+    def attach(self, kb: KnowledgeBase, build: Path | None, others: list[Path] | None = None) -> None:
+        self._kb, self._build, self._others = kb, build, list(others or [])
+        self._attached.set()
+
+    def cancel(self, why: str = "not needed") -> None:
+        """Stop waiting for a KB (the index could not be opened)."""
+        if not self._attached.is_set():
+            self.error = why
+            self._attached.set()
+
+    def _run(self) -> None:
+        from iwp_trainer.semantic import SemanticUnavailable, entry_vectors, load_embedder
+
+        try:
+            embedder = load_embedder()
+            self._attached.wait()
+            if self._kb is None:
+                return
+            self.vectors = entry_vectors(self._kb, self._build, embedder, self._progress, self._others)
+            self.embedder = embedder
+        except SemanticUnavailable as exc:
+            self.error = str(exc)
+        except Exception as exc:  # never let the second signal stop Ask
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True when the model and the vectors are ready (waiting up to ``timeout`` seconds)."""
+        self._done.wait(timeout)
+        return self._done.is_set() and self.vectors is not None and self.embedder is not None
+
+
 class Answerer:
     """Answers questions against one KB and its index. Safe to call from a worker thread.
 
@@ -271,7 +329,7 @@ class Answerer:
     """
 
     def __init__(self, kb: KnowledgeBase, index, kb_dir: Path | None = None,
-                 index_dir: Path | None = None, model=None) -> None:
+                 index_dir: Path | None = None, model=None, semantic: SemanticHalf | None = None) -> None:
         from iwp_trainer.ask_model import AskModelError, load_model
 
         self.kb = kb
@@ -279,22 +337,76 @@ class Answerer:
         self._kb_dir = kb_dir
         self._index_dir = index_dir
         self._lock = threading.Lock()
+        self._settle_lock = threading.Lock()
         self._suggester: _Suggester | None = None
         self._profiles: dict[str, object] = {}
         self._term_entries: dict[str, Entry | None] = {}
         self._heads: dict | None = None
         self._exact: dict | None = None
         self.notice = ""
+        self._semantic = semantic
+        self._settled = semantic is None
+        self._auto = model is None
+        self.embedder = None
+        self.vectors = None
+        self._entry_pos: dict[str, int] = {}
+        self.semantic_on = False  # whether questions are matched on meaning too (see settle)
+        self._model = None
         if model == "rule":
-            self.model = None
-        elif model is None:
+            self._model = None
+        elif model in (None, "lexical"):
             try:
-                self.model = load_model()
+                self._model = load_model(variant="lexical")
             except AskModelError as exc:
-                self.model = None
+                self._model = None
                 self.notice = f"{exc}; Ask is using its simpler word-matching rule."
         else:
-            self.model = model
+            self._model = model
+
+    @property
+    def model(self):
+        """The model in use (None: today's rule). Settles the semantic half first (see :meth:`settle`)."""
+        if not self._settled:
+            self.settle()
+        return self._model
+
+    @model.setter
+    def model(self, value) -> None:
+        self._model = value
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait for the semantic half (loading in the background) and choose the model accordingly.
+
+        With the embedding model loaded, the shipped hybrid model is used; without it (not
+        installed, a file that is not the pinned one, onnxruntime missing), the lexical model,
+        and :attr:`notice` says so once. Returns whether the semantic half is in use.
+        """
+        if self._settled:
+            return self.semantic_on
+        half = self._semantic
+        if half is not None and not half.wait(timeout) and not half._done.is_set():
+            return False  # still loading (only with a timeout)
+        with self._settle_lock:
+            if self._settled:
+                return self.semantic_on
+            from iwp_trainer.ask_model import AskModelError, load_model
+
+            if half is not None and half.vectors is not None and half.embedder is not None:
+                self.embedder, self.vectors = half.embedder, half.vectors
+                self._entry_pos = {entry_id: n for n, entry_id in enumerate(half.vectors.ids)}
+                if self._auto:
+                    try:
+                        self._model = load_model(variant="hybrid")
+                        self.semantic_on = True
+                    except AskModelError as exc:
+                        self.notice = self.notice or f"{exc}; Ask is matching words only."
+                else:
+                    self.semantic_on = bool(getattr(self._model, "semantic", False))
+            elif half is not None and half.error and self._auto:
+                self.notice = self.notice or (f"The semantic model is not available ({half.error}); "
+                                              "Ask is matching words only.")
+            self._settled = True
+        return self.semantic_on
 
     # -- questions
 
@@ -331,9 +443,21 @@ class Answerer:
                 self._profiles[entry.id] = prof
         return prof
 
-    def signals(self, result, kind: str) -> tuple[list[tuple[float, object, dict[str, float]]], dict[str, float]]:
+    def _similarities(self, text: str, mask_text: str | None = None):
+        """(best question/alias cosine, body cosine) of every entry to ``text`` (numpy arrays in
+        the order of ``self.vectors.ids``), or None when the semantic half is not in use."""
+        if not self.semantic_on or self.vectors is None or self.embedder is None or not text.strip():
+            return None
+        qvec = self.embedder.encode([text[:2000]])[0]
+        return self.vectors.scores(qvec, mask_text)
+
+    def signals(self, result, kind: str, text: str = "", mask_text: str | None = None,
+                ) -> tuple[list[tuple[float, object, dict[str, float]]], dict[str, float]]:
         """Candidates ordered by the ranker, each (probability, hit, signals), and the confidence signals.
 
+        With the semantic half in use (``text`` given), the entries closest in meaning join the
+        candidates, and every candidate gets its similarity signals. ``mask_text``: for fitting
+        on an entry's own alias, leave that alias out of the similarities.
         Exposed for fitting (``bench/fit_ask_model.py``) and the benchmark.
         """
         from iwp_trainer.ask_model import candidate_signals, confidence_signals
@@ -343,21 +467,63 @@ class Answerer:
         if not result.concepts:
             return [], {}
         hits += self._whole_heads(result, {h.id for h in hits}, min((h.score for h in hits), default=0.0))
+        sims = self._similarities(text, mask_text)
+        if sims is not None:
+            hits += self._close_in_meaning(result, sims, {h.id for h in hits})
         if not hits:
             return [], {}
         top_score = max(h.score for h in hits)
         idf = self._term_idf
+        best_head = float(sims[0].max()) if sims is not None and len(sims[0]) else 0.0
         scored = []
         for n, hit in enumerate(hits):
             sig = candidate_signals(result.concepts, hit, top_score, self._profile(self.kb.entries[hit.id]),
                                     kind, n == 0, idf)
+            if sims is not None:
+                pos = self._entry_pos.get(hit.id)
+                head = float(sims[0][pos]) if pos is not None else 0.0
+                sig["sem_head"] = head
+                sig["sem_body"] = float(sims[1][pos]) if pos is not None else 0.0
+                sig["sem_rel"] = head - best_head
             scored.append((model.ranker.prob(sig) if model is not None else 0.0, n, hit, sig))
         scored.sort(key=lambda t: (-t[0], t[1]))
         ranked = [(p, hit, sig) for p, _, hit, sig in scored]
         max_idf = self.index._idf(0) if hasattr(self.index, "_idf") else 0.0
+        sem = None
+        if sims is not None:
+            top = ranked[0][2]
+            pos = self._entry_pos.get(ranked[0][1].id)
+            others = sims[0].copy()
+            if pos is not None:
+                others[pos] = -1.0
+            sem = {"sem_top": top["sem_head"], "sem_body_top": top["sem_body"],
+                   "sem_lead": top["sem_head"] - (float(others.max()) if len(others) else 0.0),
+                   "sem_max": best_head}
         conf = confidence_signals(result.concepts, [(p, sig) for p, _, sig in ranked], ranked[0][1].matched,
-                                  max_idf)
+                                  max_idf, sem)
         return ranked, conf
+
+    def _close_in_meaning(self, result, sims, seen: set[str]) -> list:
+        """The entries most similar in meaning that the lexical half did not find, as candidates:
+        what they have of the question's words is read from their questions, aliases and tags."""
+        import numpy as np
+
+        from iwp_trainer.search import Hit
+
+        ids = self.vectors.ids
+        order = np.argsort(-np.maximum(sims[0], sims[1]))
+        extra = []
+        for pos in order[: SEM_CANDIDATES + len(seen)]:
+            entry_id = ids[int(pos)]
+            if entry_id in seen or entry_id not in self.kb.entries:
+                continue
+            prof = self._profile(self.kb.entries[entry_id])
+            terms = prof.tags.union(*prof.heads)
+            matched = frozenset(i for i, c in enumerate(result.concepts) if c.terms & terms)
+            extra.append(Hit(entry_id, 0.0, matched))
+            if len(extra) >= SEM_CANDIDATES:
+                break
+        return extra
 
     def _all_heads(self) -> dict[str, list[frozenset[str]]]:
         """Index terms of every entry's question and aliases: saved with the index, else analysed."""
@@ -468,7 +634,7 @@ class Answerer:
         if self.model is None:
             return self._ask_rule(text, result, top, unknown, corrections)
         kind = question_kind(text)
-        ranked, conf = self.signals(result, kind)
+        ranked, conf = self.signals(result, kind, text)
         if not ranked:
             return Answer(text, False, [], 0.0, "Nothing in the knowledge base matches these words.",
                           unknown, corrections, kind=kind)
@@ -548,7 +714,7 @@ class Answerer:
 
             try:
                 result = self._search(f"{term.term} {term.meaning}", limit=20)
-                ranked, _ = self.signals(result, question_kind(term.meaning))
+                ranked, _ = self.signals(result, question_kind(term.meaning), f"{term.term}: {term.meaning}")
             except Exception:
                 ranked = []
             if ranked and ranked[0][0] >= self.model.topic_floor:
@@ -578,13 +744,25 @@ class Answerer:
 
 
 def open_answerer(kb_dir: Path, index_dir: Path, progress: ProgressFn | None = None,
-                  rebuild: bool = False, model=None) -> Answerer:
-    """Load the KB and open its index (building it if needed). Raises :class:`AskError`."""
+                  rebuild: bool = False, model=None, semantic: bool | None = None) -> Answerer:
+    """Load the KB and open its index (building it if needed). Raises :class:`AskError`.
+
+    ``semantic``: None (the default) loads the embedding model in the background unless
+    ``IWP_TRAINER_SEMANTIC_MODEL=off``, or when a given model needs it; False never loads it.
+    ``progress`` also hears about embedding the entries (done, total) on a first build.
+    """
+    from iwp_trainer.paths import semantic_disabled
     from iwp_trainer.search import SearchIndexError, kb_fingerprint, load_snapshot, open_index
 
     kb_dir = Path(kb_dir)
     if not kb_dir.is_dir():
         raise AskError(f"knowledge base folder not found: {kb_dir} (pass --kb DIR or set IWP_TRAINER_KB)")
+    wants = model is None or model == "semantic" or bool(getattr(model, "semantic", False))
+    if model == "semantic":  # the shipped hybrid model, or nothing (for fitting: model set later)
+        model = None
+    half = None
+    if wants and semantic is not False and not semantic_disabled() and model != "rule":
+        half = SemanticHalf(progress)
     fingerprint = kb_fingerprint(kb_dir)
     # An index built from exactly these files carries the parsed KB: no need to parse it again.
     kb = None if rebuild else load_snapshot(Path(index_dir), fingerprint)
@@ -594,5 +772,18 @@ def open_answerer(kb_dir: Path, index_dir: Path, progress: ProgressFn | None = N
         index = open_index(Path(index_dir), kb, kb_dir, progress=progress, rebuild=rebuild,
                            fingerprint=fingerprint)
     except SearchIndexError as exc:
+        if half is not None:
+            half.cancel()
         raise AskError(str(exc)) from None
-    return Answerer(kb, index, kb_dir, Path(index_dir), model=model)
+    if half is not None:
+        build = getattr(index, "build", None)
+        others = sorted(Path(index_dir).glob("build-*/vectors-*.npz"), key=_mtime, reverse=True)[:3]
+        half.attach(kb, build, [p for p in others if build is None or p.parent != build])
+    return Answerer(kb, index, kb_dir, Path(index_dir), model=model, semantic=half)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -140,6 +140,11 @@ class AskModel:
     topic_floor: float  # ranker probability a candidate needs to be listed after a refusal
     info: dict[str, Any]
 
+    @property
+    def semantic(self) -> bool:
+        """Whether this model reads the semantic signals (needs the embedding model loaded)."""
+        return any(n.startswith("sem_") for n in self.ranker.names + self.confidence.names)
+
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> "AskModel":
         thresholds = data["thresholds"]
@@ -158,20 +163,25 @@ class AskModelError(Exception):
     """The model file is missing or unreadable: Ask falls back to the lexical rule and says so."""
 
 
-_CACHE: dict[Path, AskModel] = {}
+_CACHE: dict[tuple[Path, str], AskModel] = {}
+VARIANTS = ("hybrid", "lexical")  # lexical + semantic signals; the lexical half alone (the fallback)
 
 
-def load_model(path: Path | None = None) -> AskModel:
-    """The shipped (or given) model, read once per process. Raises :class:`AskModelError`."""
+def load_model(path: Path | None = None, variant: str = "hybrid") -> AskModel:
+    """One variant of the shipped (or given) model, read once per process. Raises :class:`AskModelError`.
+
+    The file holds both: ``hybrid`` (lexical and semantic signals) and ``lexical`` (fitted on the
+    lexical signals alone, with its own thresholds, for when the embedding model cannot load)."""
     path = Path(path or ASK_MODEL_FILE)
-    cached = _CACHE.get(path)
+    cached = _CACHE.get((path, variant))
     if cached is not None:
         return cached
     try:
-        model = AskModel.from_data(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        model = AskModel.from_data(data[variant])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AskModelError(f"cannot read the Ask model {path.name}: {exc}") from None
-    _CACHE[path] = model
+        raise AskModelError(f"cannot read the Ask model {path.name} ({variant}): {exc}") from None
+    _CACHE[(path, variant)] = model
     return model
 
 
@@ -182,6 +192,14 @@ RANKER_FEATURES = ("bm25_rel", "coverage", "head_cov", "head_prec", "head_miss",
                    "kind_match", "kind_clash")
 CONFIDENCE_FEATURES = ("p_top", "p_gap", "coverage", "head_prec", "head_miss", "unknown_share",
                        "missing_max", "kind_clash")
+# The semantic signals (cosine similarities from iwp_trainer.semantic), added for the hybrid model:
+# per candidate, its best question/alias similarity, its body's, and how far it is behind the
+# most similar entry; for the top candidate, its lead over the next most similar entry and the
+# best similarity any entry reaches (low for a question the KB does not cover).
+SEM_RANKER_FEATURES = ("sem_head", "sem_body", "sem_rel")
+SEM_CONFIDENCE_FEATURES = ("sem_top", "sem_body_top", "sem_lead", "sem_max")
+HYBRID_RANKER_FEATURES = RANKER_FEATURES + SEM_RANKER_FEATURES
+HYBRID_CONFIDENCE_FEATURES = CONFIDENCE_FEATURES + SEM_CONFIDENCE_FEATURES
 
 
 @dataclass(frozen=True)
@@ -250,7 +268,7 @@ def candidate_signals(concepts, hit, top_score: float, prof: Profile, kind: str,
 
 
 def confidence_signals(concepts, ranked: list[tuple[float, dict[str, float]]], matched: Iterable[int],
-                       max_idf: float) -> dict[str, float]:
+                       max_idf: float, sem: dict[str, float] | None = None) -> dict[str, float]:
     """The confidence model's features: how the best candidate stands, and what it leaves out.
 
     ``matched``: the concepts the best candidate contains; ``max_idf``: the idf of a word found
@@ -274,4 +292,5 @@ def confidence_signals(concepts, ranked: list[tuple[float, dict[str, float]]], m
         "kind_match": top["kind_match"],
         "kind_clash": top["kind_clash"],
         "few_words": 1.0 / max(len(concepts), 1),
+        **(sem or {}),
     }

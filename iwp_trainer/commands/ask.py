@@ -229,8 +229,10 @@ def run(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_ERROR
     kb = answerer.kb
+    noticed = False
     if answerer.notice:
         sys.stderr.write(f"iwp-trainer ask: warning: {answerer.notice}\n")
+        noticed = True
     if kb.diagnostics:
         sys.stderr.write(f"iwp-trainer ask: warning: {len(kb.diagnostics)} problem(s) in the knowledge "
                          f"base; entries with errors are skipped (one whose only problem is a control "
@@ -246,6 +248,9 @@ def run(args: argparse.Namespace) -> int:
         first = True
         for text, truncated in questions:
             answer = answerer.ask(text, top=args.top)
+            if answerer.notice and not noticed:  # known once the semantic model has loaded (or not)
+                sys.stderr.write(f"iwp-trainer ask: warning: {answerer.notice}\n")
+                noticed = True
             if args.json:
                 out.write(json.dumps(answer_json(answer, truncated)) + "\n")
             else:

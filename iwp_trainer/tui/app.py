@@ -50,6 +50,14 @@ class AnswererReady(Message):
         super().__init__()
 
 
+class AskNotice(Message):
+    """Something Ask must say once (the semantic model did not load: matching words only)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__()
+
+
 class IndexProgress(Message):
     def __init__(self, done: int, total: int) -> None:
         self.done = done
@@ -201,6 +209,16 @@ class IwpApp(App[int]):
             answerer, error = None, str(exc) if worded else f"{type(exc).__name__}: {exc}"
         if not worker.is_cancelled:
             self.post_message(AnswererReady(answerer, error))
+        # Ask is usable now; the semantic model goes on loading here. When it could not load, Ask
+        # runs on its lexical half and says so once.
+        settle = getattr(answerer, "settle", None)
+        if settle is not None:
+            try:
+                settle()
+            except Exception:
+                return
+            if not worker.is_cancelled and getattr(answerer, "notice", ""):
+                self.post_message(AskNotice(answerer.notice))
 
     def on_library_loaded(self, message: LibraryLoaded) -> None:
         self.library = message.library
@@ -235,6 +253,11 @@ class IwpApp(App[int]):
                 answerer.close()
             except Exception:
                 pass
+
+    def on_ask_notice(self, message: AskNotice) -> None:
+        if not self._ask_notice_shown:
+            self._ask_notice_shown = True
+            self.notify(message.text, severity="warning", markup=False)
 
     def on_answerer_ready(self, message: AnswererReady) -> None:
         self._close_answerer()
