@@ -44,7 +44,8 @@ from iwp_trainer.paths import ASK_MODEL_FILE  # noqa: E402
 DEV_SET = ROOT / "tests" / "data" / "ask_dev.yaml"
 L2 = 1.0
 MARGIN = 0.25  # thresholds sit this far (in log-odds) above the highest wrong confidence seen
-SUGGEST_OOS = 0.10  # share of out-of-scope questions (train + dev) that may get "did you mean"
+SUGGEST_OOS = float(next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--suggest-oos=")), 0.03))
+# share of out-of-scope questions (train + dev) that may get "did you mean" (0: none)
 
 
 def fit_logistic(names: tuple[str, ...], rows: list[dict[str, float]], labels: list[int],
@@ -185,9 +186,11 @@ def fit_variant(answerer, data: dict, ranker_features, confidence_features, name
     scored = [t[:3] for t in scored]
     worst_negative = max((p for p, right, _ in scored if not right), default=0.5)
     answer_at = min(0.995, _above(worst_negative))
-    # "Did you mean" names an entry, so it is offered only above every out-of-scope confidence seen.
-    worst_oos = max((p for p, _, oos in scored if oos), default=0.5)
-    suggest_at = min(answer_at, _above(worst_oos))
+    # "Did you mean" names an entry but claims nothing: offered above all but SUGGEST_OOS of the
+    # out-of-scope confidences seen (0: above every one).
+    oos_conf = sorted(p for p, _, oos in scored if oos)
+    cut = oos_conf[min(len(oos_conf) - 1, int(len(oos_conf) * (1 - SUGGEST_OOS)))] if oos_conf else 0.5
+    suggest_at = min(answer_at, _above(cut))
     # Topic floor: the ranker probability the right entry reaches for 90% of the dev questions
     # it is a candidate for, so the right entry is usually listed and unrelated ones are not.
     rights = []
@@ -228,6 +231,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fit and print, but do not write the model")
     parser.add_argument("--verbose", action="store_true", help="list the highest confidences (train + dev)")
+    parser.add_argument("--suggest-oos", type=float, default=0.03,
+                        help="share of the out-of-scope questions seen that may get did-you-mean (default 0.03)")
     args = parser.parse_args()
     data = load_dev()
     out = {}

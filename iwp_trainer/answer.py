@@ -284,7 +284,10 @@ class SemanticHalf:
         self._kb = None
         self._build: Path | None = None
         self._others: list[Path] = []
-        self._thread = threading.Thread(target=self._run, name="ask-semantic", daemon=True)
+        self._stop = threading.Event()
+        # Not a daemon: onnxruntime aborts the process if the interpreter exits under a session
+        # being built. Closing (or exiting) stops it between batches instead.
+        self._thread = threading.Thread(target=self._run, name="ask-semantic", daemon=False)
         self._thread.start()
 
     def attach(self, kb: KnowledgeBase, build: Path | None, others: list[Path] | None = None) -> None:
@@ -297,15 +300,23 @@ class SemanticHalf:
             self.error = why
             self._attached.set()
 
+    def close(self) -> None:
+        """Stop (between batches) and wait for the thread: nothing may run on after the answerer."""
+        self._stop.set()
+        self.cancel("closed")
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
     def _run(self) -> None:
         from iwp_trainer.semantic import SemanticUnavailable, entry_vectors, load_embedder
 
         try:
             embedder = load_embedder()
             self._attached.wait()
-            if self._kb is None:
+            if self._kb is None or self._stop.is_set():
                 return
-            self.vectors = entry_vectors(self._kb, self._build, embedder, self._progress, self._others)
+            self.vectors = entry_vectors(self._kb, self._build, embedder, self._progress, self._others,
+                                         stop=self._stop.is_set)
             self.embedder = embedder
         except SemanticUnavailable as exc:
             self.error = str(exc)
@@ -740,6 +751,8 @@ class Answerer:
         return self._suggester.suggest(text if isinstance(text, str) else str(text), limit)
 
     def close(self) -> None:
+        if self._semantic is not None:
+            self._semantic.close()
         self.index.close()
 
 
@@ -763,18 +776,20 @@ def open_answerer(kb_dir: Path, index_dir: Path, progress: ProgressFn | None = N
     half = None
     if wants and semantic is not False and not semantic_disabled() and model != "rule":
         half = SemanticHalf(progress)
-    fingerprint = kb_fingerprint(kb_dir)
-    # An index built from exactly these files carries the parsed KB: no need to parse it again.
-    kb = None if rebuild else load_snapshot(Path(index_dir), fingerprint)
-    if kb is None:
-        kb = load_kb(kb_dir)
     try:
+        fingerprint = kb_fingerprint(kb_dir)
+        # An index built from exactly these files carries the parsed KB: no need to parse it again.
+        kb = None if rebuild else load_snapshot(Path(index_dir), fingerprint)
+        if kb is None:
+            kb = load_kb(kb_dir)
         index = open_index(Path(index_dir), kb, kb_dir, progress=progress, rebuild=rebuild,
                            fingerprint=fingerprint)
-    except SearchIndexError as exc:
-        if half is not None:
+    except BaseException as exc:
+        if half is not None:  # nothing to embed: let its thread end
             half.cancel()
-        raise AskError(str(exc)) from None
+        if isinstance(exc, SearchIndexError):
+            raise AskError(str(exc)) from None
+        raise
     if half is not None:
         build = getattr(index, "build", None)
         others = sorted(Path(index_dir).glob("build-*/vectors-*.npz"), key=_mtime, reverse=True)[:3]

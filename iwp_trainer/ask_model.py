@@ -199,7 +199,11 @@ CONFIDENCE_FEATURES = ("p_top", "p_gap", "coverage", "head_prec", "head_miss", "
 SEM_RANKER_FEATURES = ("sem_head", "sem_body", "sem_rel")
 SEM_CONFIDENCE_FEATURES = ("sem_top", "sem_body_top", "sem_lead", "sem_max")
 HYBRID_RANKER_FEATURES = RANKER_FEATURES + SEM_RANKER_FEATURES
-HYBRID_CONFIDENCE_FEATURES = CONFIDENCE_FEATURES + SEM_CONFIDENCE_FEATURES
+# The hybrid confidence keeps the lexical signals that still add something once the similarities
+# are there (chosen on train + dev separation, bench/fit_ask_model.py; body similarity and the
+# alias-fit signals added noise).
+HYBRID_CONFIDENCE_FEATURES = ("p_top", "p_gap", "coverage", "unknown_share", "missing_max", "kind_clash",
+                              "sem_top", "sem_lead", "sem_max")
 
 
 @dataclass(frozen=True)

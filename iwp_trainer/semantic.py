@@ -88,7 +88,11 @@ class Embedder:
             tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
             options = ort.SessionOptions()
             options.log_severity_level = 3
-            options.intra_op_num_threads = max(1, min(2, os.cpu_count() or 1))
+            # One thread, no spinning: a question is a few dozen tokens, and on a busy machine a
+            # spinning thread pool doubled the time per question (measured, bench/bench_ask.py).
+            options.intra_op_num_threads = 1
+            options.inter_op_num_threads = 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = ort.InferenceSession(str(model_path), sess_options=options,
                                            providers=["CPUExecutionProvider"])
         except Exception as exc:  # a damaged file that still hashes right cannot happen; anything else
@@ -117,12 +121,16 @@ class Embedder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
-    def encode_many(self, texts: list[str], progress: ProgressFn | None = None) -> Any:
-        """Like :meth:`encode` for many texts: in batches of similar length (little padding)."""
+    def encode_many(self, texts: list[str], progress: ProgressFn | None = None,
+                    stop: Callable[[], bool] | None = None) -> Any:
+        """Like :meth:`encode` for many texts: in batches of similar length (little padding).
+        ``stop``: checked between batches; when it says so, :class:`SemanticUnavailable` is raised."""
         np = self._np
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), BATCH):
+            if stop is not None and stop():
+                raise SemanticUnavailable("stopped before the entries were embedded")
             chunk = order[start:start + BATCH]
             out[chunk] = self.encode([texts[i] for i in chunk])
             if progress is not None:
@@ -130,17 +138,19 @@ class Embedder:
         return out
 
 
-_EMBEDDER: Embedder | None = None
+_EMBEDDERS: dict[str, Embedder] = {}
 _EMBEDDER_LOCK = threading.Lock()
 
 
 def load_embedder() -> Embedder:
-    """The process's embedder, loaded once (about a second). Raises :class:`SemanticUnavailable`."""
-    global _EMBEDDER
+    """The process's embedder for the configured model file, loaded once (about a second).
+    Raises :class:`SemanticUnavailable` (every time: a file fixed meanwhile is then used)."""
+    key = str(semantic_model_file())
     with _EMBEDDER_LOCK:
-        if _EMBEDDER is None:
-            _EMBEDDER = Embedder()
-        return _EMBEDDER
+        embedder = _EMBEDDERS.get(key)
+        if embedder is None:
+            embedder = _EMBEDDERS[key] = Embedder()
+        return embedder
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,7 +214,7 @@ def _load_file(path: Path) -> dict[bytes, Any]:
 
 
 def entry_vectors(kb: Any, build: Path | None, embedder: Embedder, progress: ProgressFn | None = None,
-                  others: list[Path] | None = None) -> EntryVectors:
+                  others: list[Path] | None = None, stop: Callable[[], bool] | None = None) -> EntryVectors:
     """The KB's entry vectors: read from ``build``'s cache file, else embedded and saved there.
 
     ``build`` is the search index's build folder for this KB's content hash, so the cache goes
@@ -230,14 +240,14 @@ def entry_vectors(kb: Any, build: Path | None, embedder: Embedder, progress: Pro
     if path is not None:
         known = _load_file(path)
     missing = [i for i, d in enumerate(digests) if d not in known and d not in _MEMO]
-    if missing:
-        for other in others or ():
-            if len([i for i in missing if digests[i] not in known]) == 0:
-                break
-            known.update({d: v for d, v in _load_file(other).items() if d in set(digests)})
+    wanted = set(digests)
+    for other in others or ():
+        if not [i for i in missing if digests[i] not in known]:
+            break
+        known.update({d: v for d, v in _load_file(other).items() if d in wanted})
     todo = [i for i, d in enumerate(digests) if d not in known and d not in _MEMO]
     if todo:
-        fresh = embedder.encode_many([texts[i] for i in todo], progress)
+        fresh = embedder.encode_many([texts[i] for i in todo], progress, stop)
         for i, vec in zip(todo, fresh):
             known[digests[i]] = vec
     vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)

@@ -57,16 +57,16 @@ async def test_answer_shows_entry_with_citation_and_records_question(make_app) -
                                                    True)
 
 
-@pytest.mark.parametrize("key", ["enter", "1"])
-async def test_did_you_mean_opens_with_enter_or_1(make_app, key: str) -> None:
+@pytest.mark.parametrize("key", ["enter", "alt+1"])
+async def test_did_you_mean_opens_with_enter_or_alt_1(make_app, key: str) -> None:
     entry = KB.entries["reallocation-not-allowed"]
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
         await ready(pilot)
-        exchange = await ask(pilot, "can I swap a claimant into the control group")
+        exchange = await ask(pilot, "can a claimant change group")
         shown = text_of(exchange)
         assert exchange.answered is False and exchange.suggested.id == entry.id
-        assert f"Did you mean: {entry.question}" in shown and "Enter or 1" in shown
+        assert f"Did you mean: {entry.question}" in shown and "Enter or Alt+1" in shown
         assert recorded_questions(app)[-1][2] is False
         await pilot.press(key)
         await pilot.pause()
@@ -75,7 +75,7 @@ async def test_did_you_mean_opens_with_enter_or_1(make_app, key: str) -> None:
         assert "Random Allocation Tool" in text_of(opened)
 
 
-async def test_digits_are_text_unless_the_box_offers_numbers(make_app) -> None:
+async def test_digits_are_always_text_and_alt_digits_open_numbered_questions(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
         await ready(pilot)
@@ -83,17 +83,24 @@ async def test_digits_are_text_unless_the_box_offers_numbers(make_app) -> None:
         await pilot.press(*"16 hours")
         assert box.value == "16 hours"  # no answer on screen yet: digits start the question
         box.value = ""
-        await ask(pilot, "what's the weather like in Leeds tomorrow")  # a refusal with nothing listed
-        await pilot.press(*"8 weeks")
-        assert box.value == "8 weeks"
-        box.value = ""
         await ask(pilot, "How long will a sanction run under the trial?")
-        assert box.value == "" and "Press 1-9" in box.placeholder
-        await pilot.press("2")  # the hint is showing: 2 opens the second related question
+        exchange = app.screen.query(Exchange).last()
+        assert box.value == "" and "Alt+1-9" in box.placeholder and exchange.related
+        # Right after an answer listing numbered questions, a question may start with a digit.
+        await pilot.press(*"16 hours a week")
+        assert box.value == "16 hours a week" and app.screen.query(Exchange).last() is exchange
+        box.value = ""
+        await pilot.press("alt+2")  # Alt+2 opens the second related question, and types nothing
         await pilot.pause()
-        assert app.screen.query(Exchange).last().opened
+        assert app.screen.query(Exchange).last().opened and box.value == ""
         await pilot.press(*"x1")
-        assert box.value == "x1"  # a box with text keeps its digits
+        assert box.value == "x1"
+        await pilot.press("alt+1")  # from a box with text too
+        await pilot.pause()
+        assert box.value == "x1" and app.screen.query(Exchange).last().opened
+        # The footer says which keys open them.
+        footer_keys = [b.key_display for b in app.screen._bindings.key_to_bindings.get("alt+1", [])]
+        assert "Alt+1-9" in footer_keys
 
 
 async def test_a_definition_is_marked_and_links_its_entry(make_app) -> None:
@@ -127,7 +134,7 @@ async def test_related_entry_opens_with_number_key(make_app) -> None:
         await ready(pilot)
         exchange = await ask(pilot, "How long will a sanction run under the trial?")
         assert exchange.related[0].id == related.id
-        await pilot.press("1")  # the box is empty after asking, so 1 opens related question 1
+        await pilot.press("alt+1")  # Alt+1 opens related question 1
         await pilot.pause()
         opened = app.screen.query(Exchange).last()
         assert opened is not exchange and opened.opened
@@ -189,7 +196,7 @@ async def test_didnt_help_after_a_suggestion_marks_that_entry_for_the_typed_word
         assert recorded_questions(app)[-1] == ("test", "can i refund", True, False)
         # A related entry opened from it still counts against the same typed words.
         if opened.related:
-            await pilot.press("1")
+            await pilot.press("alt+1")
             await pilot.pause()
             await pilot.press("ctrl+n")
             await pilot.pause()
@@ -215,3 +222,17 @@ async def test_suggestions_while_typing_open_an_entry(make_app) -> None:
         opened = app.screen.query(Exchange).last()
         assert entry.question in text_of(opened)
         assert isinstance(app.focused, AskInput)
+
+
+async def test_without_the_semantic_model_the_app_says_so_once_and_still_answers(
+        make_app, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("IWP_TRAINER_SEMANTIC_MODEL", str(tmp_path / "gone.onnx"))
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        exchange = await ask(pilot, "How long will a sanction run under the trial?")
+        assert exchange.answered is True
+        await ask(pilot, "can a claimant change group")
+        await pilot.pause(0.3)
+        notes = [n.message for n in app._notifications if "matching words only" in n.message]
+        assert len(notes) == 1 and "semantic model is not available" in notes[0]

@@ -79,7 +79,7 @@ async def test_hostile_text_is_shown_as_written_everywhere(make_app) -> None:
                      "Refunds [sic] are covered by [Annex A] of the guidance [/] and [@click=app.quit]not[/]",
                      "Is ␛]0;owned␇ a safe title ␛[31mred␛[0m?",  # the related question
                      SHOWN_LEARNER)
-        await pilot.press("1")  # open the related entry: its body holds raw escape sequences
+        await pilot.press("alt+1")  # open the related entry: its body holds raw escape sequences
         await pilot.pause(0.3)
         assert_shown(app, "Clear screen ␛[2J␛[H here; title ␛]0;pwned␇; clipboard ␛]52;c;ZWNobyBoaQ==␇;",
                      "bidi \ufffdreversed\ufffd text")

@@ -10,7 +10,7 @@ from tui_helpers import ready
 
 KEYS = ["f1", "f2", "f3", "f4", "f5", "f6", "escape", "enter", "up", "down", "left", "right", "tab",
         "shift+tab", "1", "2", "3", "9", "a", "c", "n", "p", "r", "s", "u", "v", "question_mark",
-        "ctrl+n", "ctrl+t", "pageup", "pagedown", "space", "h", "backspace"]
+        "ctrl+n", "ctrl+t", "pageup", "pagedown", "space", "h", "backspace", "alt+1", "alt+2"]
 
 
 @pytest.mark.parametrize("seed", [1, 2])

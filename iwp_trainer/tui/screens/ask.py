@@ -34,7 +34,8 @@ WELCOME = (
     "Try: *Can I move a claimant between the trial and control groups?*"
 )
 PLACEHOLDER = "Ask a question about the IWP trial, then press Enter"
-NUMBERS_HINT = "Press 1-9 to open a numbered question, or type a new question"
+ALT_DIGITS = frozenset(f"alt+{n}" for n in range(1, 10))
+NUMBERS_HINT = "Alt+1-9 opens a numbered question; or type a new question"
 NO_ANSWER_ADVICE = "Please check with your [b]line manager[/b] or [b]district support[/b]."
 
 
@@ -73,9 +74,10 @@ class KBSuggester(Suggester):
 
 
 class AskInput(Input):
-    """The question box: Up/Down recall earlier questions; in an empty box ? opens help, and 1-9
-    open numbered questions only while the box shows the "press 1-9" hint (``number_keys``).
-    Otherwise digits are text: "16 hours a week, is that enough" starts a question."""
+    """The question box: Up/Down recall earlier questions; in an empty box ? opens help. Digits are
+    always text ("16 hours a week, is that enough" starts a question, even right after an answer
+    listing numbered questions); Alt+1-9 open the numbered questions (``number_keys``: the box
+    says so in its placeholder)."""
 
     class KeyWhenEmpty(Message):
         """A key that means a command (not text) because the box is empty."""
@@ -102,11 +104,15 @@ class AskInput(Input):
         return self._cursor is not None and self.value == self.history[self._cursor]
 
     async def _on_key(self, event: events.Key) -> None:
-        if not self.value and event.character and (
-                event.character == "?" or (self.number_keys and event.character in "123456789")):
+        if not self.value and event.character == "?":
             event.stop()
             event.prevent_default()
             self.post_message(self.KeyWhenEmpty(event.character))
+            return
+        if event.key in ALT_DIGITS:  # never text, whatever the terminal sends with it
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.KeyWhenEmpty(event.key[-1]))
             return
         if event.key == "up" and self.history and (not self.value or self._recalled()):
             event.stop()
@@ -189,7 +195,7 @@ class Exchange(Vertical):
         self._show_card("Answer", parts, "answer")
 
     def show_suggestion(self, entry: Any, others: list[Any], note: str = "") -> None:
-        """Likely but not certain: name the entry; Enter or 1 opens it, the others stay listed."""
+        """Likely but not certain: name the entry; Enter or Alt+1 opens it, the others stay listed."""
         self.answered = False
         self.suggested = entry
         self.related = [entry, *[o for o in others if o.id != entry.id]][:MAX_RELATED]
@@ -199,10 +205,10 @@ class Exchange(Vertical):
                                    classes="citation")]
         if note:
             parts.append(Static(literal(note, "italic"), classes="answer-note"))
-        parts.append(Static("Press Enter or 1 to open its answer. It may not be what you asked; if it is not, "
+        parts.append(Static("Press Enter or Alt+1 to open its answer. It may not be what you asked; if it is not, "
                             "check with your line manager or district support.", classes="answer-note"))
         if len(self.related) > 1:
-            parts.append(related_list("Other close questions (press the number to open):",
+            parts.append(related_list("Other close questions (Alt+number to open):",
                                       [entry_title(e) for e in self.related], start=1))
         self._show_card("Did you mean…?", parts, "answer suggestion")
 
@@ -256,7 +262,7 @@ class Exchange(Vertical):
             self.mount(Static(words, classes="unhelpful"))
 
     def _related_list(self, heading: str) -> Vertical:
-        return related_list(f"{heading} (press the number to open):", [entry_title(e) for e in self.related])
+        return related_list(f"{heading} (Alt+number to open):", [entry_title(e) for e in self.related])
 
 
 class AskScreen(IwpScreen):
@@ -265,8 +271,8 @@ class AskScreen(IwpScreen):
     MODE = "ask"
     AUTO_FOCUS = "#question"
     BINDINGS = [
-        Binding("1", "related(1)", "Open numbered (empty box)", key_display="1-9"),
-        *[Binding(str(n), f"related({n})", show=False) for n in range(2, 10)],
+        Binding("alt+1", "related(1)", "Open numbered", key_display="Alt+1-9"),
+        *[Binding(f"alt+{n}", f"related({n})", show=False) for n in range(2, 10)],
         Binding("ctrl+n", "not_helpful", "Didn't help"),
         Binding("escape", "clear", "Clear", show=False),
         Binding("pageup", "scroll_conversation(-1)", show=False),
@@ -275,16 +281,16 @@ class AskScreen(IwpScreen):
     HELP = """\
 ### Ask
 Type a question in your own words and press **Enter**. The answer shows its **source**; numbered
-**related questions** open with **1**-**9** when the question box is empty and says "Press 1-9"
-(otherwise digits are part of your question). When Ask is not sure it asks **Did you mean …?**:
-**Enter** (in the empty box) or **1** opens that answer. "What is CET" gets the glossary definition.
+**related questions** open with **Alt+1**-**Alt+9** (digits on their own are always part of your
+question). When Ask is not sure it asks **Did you mean …?**: **Enter** (in the empty box) or
+**Alt+1** opens that answer. "What is CET" gets the glossary definition.
 
 | key | does |
 | --- | --- |
 | Enter | ask the question |
 | Up / Down | recall earlier questions (in an empty or recalled box); Down opens the suggestions |
 | → | at the end of the box: accept the suggested completion |
-| 1-9 | in the empty box showing "Press 1-9": open a numbered question of the latest answer |
+| Alt+1-9 | open a numbered question of the latest answer |
 | Enter | in the empty box after "Did you mean …?": open that answer |
 | Ctrl+N | mark the latest answer, or the entry you opened for your question, as "didn't help" (recorded for trainers) |
 | PgUp / PgDn | scroll the conversation |
@@ -406,7 +412,7 @@ Type a question in your own words and press **Enter**. The answer shows its **so
         return related
 
     def _update_hint(self) -> None:
-        """Number keys work in the empty box only while it says so (the "press 1-9" hint)."""
+        """The box says when Alt+1-9 have numbered questions to open."""
         latest = self._latest()
         box = self.query_one(AskInput)
         box.number_keys = bool(latest is not None and latest.related)
