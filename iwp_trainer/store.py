@@ -324,6 +324,9 @@ class ProgressStore:
         self.read_only = read_only
         self.clock = clock
         self._lock = threading.RLock()
+        # Goes up with every write this process commits, so a screen can keep what it read (Browse's
+        # best results) until progress changes instead of asking the database again.
+        self.revision = 0
 
     # -- opening --------------------------------------------------------------------------------
 
@@ -497,6 +500,7 @@ class ProgressStore:
                 try:
                     yield conn
                     conn.execute("COMMIT")
+                    self.revision += 1
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")

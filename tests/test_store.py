@@ -212,6 +212,20 @@ def test_best_results_prefer_a_pass_then_the_higher_score(store: ProgressStore) 
     assert best["s2"].status == "failed"
 
 
+def test_revision_goes_up_with_each_committed_write_and_not_with_reads(store: ProgressStore) -> None:
+    before = store.revision
+    attempt = store.start_attempt("Ann", "s1", "S1", SHA, "practice", 1, {"discretion": 4})
+    assert store.revision == before + 1
+    store.best_results("Ann")
+    store.attempts(learner="Ann")
+    assert store.revision == before + 1  # reading changes nothing
+    store.finish_attempt(attempt, True, "end", {"discretion": (4, 4)})
+    assert store.revision == before + 2
+    with pytest.raises(StoreError):
+        store.finish_attempt(attempt, True, "end", {})  # refused: nothing was written
+    assert store.revision == before + 2
+
+
 def test_questions_are_recorded_with_normalised_text(store: ProgressStore) -> None:
     store.record_question("Ann", "  What IS the\tCET? ", answered=False)
     store.record_question(None, "Travel costs", answered=True, helpful=False)

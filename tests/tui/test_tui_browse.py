@@ -3,6 +3,10 @@ and the command palette that finds any entry, scenario or screen."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+
+from textual import events
 from textual.command import CommandInput, CommandList, CommandPalette
 from textual.widgets import Markdown, Static, Tree
 
@@ -16,7 +20,7 @@ KB = load_kb(TUI_FIXTURES / "kb")
 
 
 def pane(screen: BrowseScreen) -> str:
-    view = screen.query_one("#entry-view")
+    view = screen.pane  # the one on show (the next may be on its way, hidden)
     return "\n".join([str(w.render()) for w in view.query(Static)] + [w.source for w in view.query(Markdown)])
 
 
@@ -107,7 +111,7 @@ async def test_s_practises_a_citing_scenario(make_app) -> None:
         await ready(pilot)
         screen = await open_browse(pilot)
         screen.show_entry("reallocation-not-allowed")
-        await pilot.pause()
+        await pane_ready(pilot, screen)
         await pilot.press("s")
         await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
         assert app.screen.scenario.id == "swap"
@@ -123,7 +127,7 @@ async def test_command_palette_finds_an_entry_by_alias(make_app) -> None:
         await palette_shows(pilot, "Entry: claimant wants money back for bus fare")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen))
-        await pilot.pause()
+        await pane_ready(pilot, app.screen)
         assert app.screen.current.id == "travel-costs-refund"
 
 
@@ -243,3 +247,105 @@ def _all_nodes(node):
     for child in node.children:
         out.extend(_all_nodes(child))
     return out
+
+
+def _words(text: str) -> str:
+    """Text as words only (no Markdown marks, bullets or line breaks), to compare source with screen."""
+    return " ".join(re.sub(r"[*_#>`|•\[\]()]", " ", text).split())
+
+
+async def press_quickly(pilot, keys: list[str], gap: float = 0.02) -> None:
+    """Keys as a terminal sends them while a key is held: one every ``gap`` seconds, without waiting
+    for the app to catch up (``pilot.press`` waits until the app is idle after each key)."""
+    for key in keys:
+        pilot.app._driver.send_message(events.Key(key, None))
+        await asyncio.sleep(gap)
+
+
+def _opening(body: str) -> str:
+    """The first words of an entry's body as the screen shows them (list marks dropped)."""
+    return " ".join(_words(re.sub(r"(?m)^\s*(?:[-+]|\d+\.) ", " ", body)).split()[:8])
+
+
+def _shown_pane(app, screen: BrowseScreen) -> str:
+    """The right-hand pane as the terminal would show it now, as words."""
+    region = screen.query_one("#entry-view").region
+    lines = [strip.text[region.x:region.right] for strip in app.screen._compositor.render_strips()]
+    return _words(" ".join(lines[region.y:region.bottom]))
+
+
+def _pane_entry(app, screen: BrowseScreen, lib) -> tuple[str, str | None]:
+    """(the id of the entry whose question heads the pane, the id of the entry whose body follows it);
+    "" when the pane shows something else (a branch or the glossary)."""
+    shown = _shown_pane(app, screen)
+    titled = max((e for e in lib.entries.values() if shown.startswith(_words(e.question))),
+                 key=lambda e: len(e.question), default=None)
+    bodies = [e.id for e in lib.entries.values() if _opening(e.body) in shown]
+    if titled is None:
+        return "", (bodies[0] if bodies else None)
+    return titled.id, (titled.id if titled.id in bodies else (bodies[0] if bodies else None))
+
+
+async def test_quick_arrows_never_show_one_entrys_title_over_anothers_body(make_app) -> None:
+    root = TUI_FIXTURES.parents[2]
+    app = make_app(kb=root / "kb", scenarios=root / "scenarios")  # enough entries to run through
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        screen = await open_browse(pilot)
+        lib = app.library
+        tree = screen.query_one(Tree)
+        await pilot.pause()
+        checked, mixed = 0, []
+        for burst in (["down"] * 6, ["down"] * 9, ["up"] * 4, ["down"] * 12, ["up", "down"] * 3, ["down"] * 5):
+            await press_quickly(pilot, burst)
+            await asyncio.sleep(0.05)  # a glance at the pane before the next keys
+            titled, body = _pane_entry(app, screen, lib)
+            if titled:  # an entry heads the pane: its own body is under it, nobody else's
+                checked += 1
+                if body != titled:
+                    mixed.append(f"the title of {titled} over the body of {body}: {_shown_pane(app, screen)}")
+            elif body is not None:
+                mixed.append(f"a branch's title over the body of {body}: {_shown_pane(app, screen)}")
+        await pilot.pause()  # the keys still queued are handled before the test ends
+        assert not mixed, "\n".join(mixed)
+        while tree.cursor_node.data[0] != "entry":  # end on an entry (the KB's sections may change)
+            await press_quickly(pilot, ["down"])
+        # Once the keys stop, the pane shows the entry the cursor is on, title and body.
+        kind, key = tree.cursor_node.data
+        await wait_for(pilot, lambda: _pane_entry(app, screen, lib) == (key, key))
+        assert checked, "no pause showed an entry: the test checked nothing"
+
+
+async def test_moving_in_the_tree_reads_progress_once_per_visit_and_when_it_changes(make_app, monkeypatch) -> None:
+    from iwp_trainer.tui import services
+
+    reads = []
+    real = services.best_by_scenario
+    monkeypatch.setattr(services, "best_by_scenario", lambda *args: reads.append(args) or real(*args))
+    root = TUI_FIXTURES.parents[2]
+    app = make_app(kb=root / "kb", scenarios=root / "scenarios")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        screen = await open_browse(pilot)
+        tree = screen.query_one(Tree)
+        shown = 0
+        for _ in range(12):
+            await pilot.press("down")
+            await pane_ready(pilot, screen)
+            shown += tree.cursor_node.data[0] == "entry"
+        assert shown >= 5 and len(reads) == 1  # not once per entry
+        # Progress recorded (here straight into the store): the next entry reads it again, once.
+        scenario = next(iter(app.library.scenarios.values()))
+        attempt = app.store.start_attempt("test", scenario.id, scenario.title, scenario.sha256, "practice", 1, {})
+        app.store.finish_attempt(attempt, True, "end", {})
+        for _ in range(3):
+            await pilot.press("down")
+            await pane_ready(pilot, screen)
+        assert len(reads) == 2
+        # Another screen and back: read once more (another window may have recorded progress).
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: not isinstance(app.screen, BrowseScreen))
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen))
+        await pilot.pause()
+        assert len(reads) == 3

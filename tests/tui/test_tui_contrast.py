@@ -116,6 +116,7 @@ async def browse(pilot) -> None:
     await pilot.press("f3")
     await pilot.pause()
     pilot.app.screen.show_entry("sanction-duration")
+    await wait_for(pilot, lambda: pilot.app.screen.pane.view.key == ("entry", "sanction-duration"))
 
 
 async def playing(pilot) -> None:

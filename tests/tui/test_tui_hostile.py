@@ -110,7 +110,7 @@ async def test_hostile_text_is_shown_as_written_everywhere(make_app) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, BrowseScreen))
         await pilot.pause()
         app.screen.show_entry("markup-question")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: app.screen.pane.view.key == ("entry", "markup-question"))
         tree = app.screen.query_one(Tree)
         labels = [line.node.label.plain for line in tree._tree_lines]
         assert "IWP trial FAQ [link=https://example.invalid]FAQ[/link]" in labels
@@ -121,14 +121,14 @@ async def test_hostile_text_is_shown_as_written_everywhere(make_app) -> None:
                      "[link=https://example.invalid]this", "Also [bold]bold[/bold] and [$accent]colour[/].",
                      "• [/] Refunds [sic] [Annex A] %% flowchart LR ␛]0;t␇ (new;")
         app.screen.show_entry("control-sequences")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: app.screen.pane.view.key == ("entry", "control-sequences"))
         assert_shown(app, "Is ␛]0;owned␇ a safe title ␛[31mred␛[0m?", "section 6: \ufffdisolated\ufffd")
         glossary = next(line.node for line in tree._tree_lines if line.node.data == ("glossary", "Glossary"))
         glossary.expand()
         await pilot.pause()
         term = next(n for n in glossary.children if n.data == ("term", "FSF"))
         tree.move_cursor(term)
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: app.screen.pane.view.key == ("term", "FSF"))
         assert_shown(app, "Flexible Support Fund [sic] [/] [@click=app.quit]quit[/] ␛]0;gloss␇")
 
         # Practise: the table, the summary, playing, feedback, the result and the debrief.

@@ -59,6 +59,7 @@ async def test_browse_shows_a_huge_entry_a_page_at_a_time_and_keeps_handling_key
         screen.show_entry(entry_id)
         tree = screen.query_one(Tree)
         await wait_for(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data == ("entry", entry_id))
+        await wait_for(pilot, lambda: screen.current is not None and screen.current.id == entry_id)
         body = screen.query_one("#entry-body", PagedMarkdown)
         # Only one page is laid out, however long the entry is.
         assert body.paged and body.page == 0
@@ -69,6 +70,7 @@ async def test_browse_shows_a_huge_entry_a_page_at_a_time_and_keeps_handling_key
         await wait_for(pilot, lambda: tree.cursor_node.data != ("entry", entry_id))
         await pilot.press("up")
         await wait_for(pilot, lambda: screen.current is not None and screen.current.id == entry_id)
+        body = screen.query_one("#entry-body", PagedMarkdown)  # the entry's pane, built afresh
         # ] and [ turn the pages; the last page ends the entry.
         await pilot.press("right_square_bracket")
         await wait_for(pilot, lambda: body.page == 1)

@@ -65,6 +65,7 @@ def test_browse_entry(make_app, snap_compare) -> None:
         await pilot.press("f3")
         await pilot.pause()
         pilot.app.screen.show_entry("sanction-duration")
+        await wait_for(pilot, lambda: pilot.app.screen.pane.view.key == ("entry", "sanction-duration"))
         await settled(pilot)
     assert snap_compare(make_app(), terminal_size=(100, 32), run_before=run_before)
 

@@ -1,18 +1,28 @@
 """Browse: the knowledge base as a tree by source document and section, plus the glossary.
 
 The tree takes its width from the terminal (about half, leaving the entry room to read) and the
-coach can widen or narrow it with > and < (remembered)."""
+coach can widen or narrow it with > and < (remembered).
+
+The right-hand pane is built whole for each tree line (title, source, body, terms, related, citing
+scenarios) in a worker, hidden, and swapped in at once: after quick arrow presses it may lag behind
+the cursor for a moment, but never shows one entry's title over another's body, and a render the
+cursor has moved past is dropped unseen. The learner's passed scenarios (for the citing list and
+``s``) are read once per visit and again only when progress changes, not on every highlight."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from typing import Any
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Static, Tree
 
 from iwp_trainer.tui import services
@@ -28,6 +38,8 @@ TERMS_CHARS = 20_000  # acronyms are looked for in the start of a huge entry, no
 TREE_SHARE = 50  # per cent of the terminal's width the tree takes at first
 TREE_STEP = 5  # < and > change it by this much
 TREE_SHARE_KEY = "browse_tree_share"
+QUICK_KEYS = 0.1  # highlights closer together than this (s) are a key held or tapped fast ...
+SETTLE = 0.05  # ... so the pane waits this long (s) for the next before building anything
 
 
 def tree_width(terminal: int, share: int) -> int:
@@ -39,6 +51,50 @@ def tree_width(terminal: int, share: int) -> int:
 def natural_key(text: str) -> list[Any]:
     """Sort "section 10" after "section 5"."""
     return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
+
+
+@dataclass
+class PaneView:
+    """Everything the right-hand pane shows for one tree line, gathered before any of it is drawn,
+    with what the keys act on while it is shown (1-9 the related entries, s the first citing)."""
+
+    key: tuple[str, str]  # the tree line's data: ("entry", id), ("term", term), ("section", name) ...
+    title: Content
+    body: str  # Markdown
+    citation: Content | str = ""
+    terms: Content | str = ""
+    related: Widget | None = None
+    cited: Content | str = ""
+    entry: Any = None
+    related_entries: list[Any] = field(default_factory=list)
+    citing: list[Any] = field(default_factory=list)
+    passed: frozenset[str] = frozenset()  # the passed scenarios its citing list was ranked with
+
+
+class EntryPane(Vertical):
+    """One tree line's whole pane. Built hidden and shown in one step, so its parts always agree."""
+
+    DEFAULT_CSS = "EntryPane { height: auto; }"
+
+    def __init__(self, view: PaneView, *, shown: bool = True) -> None:
+        super().__init__(classes="entry-pane")
+        self.view = view
+        self.display = shown
+
+    def compose(self) -> ComposeResult:
+        view = self.view
+        yield Static(view.title, id="entry-title", classes="answer-title")
+        yield Static(view.citation, id="entry-citation", classes="citation")
+        yield PagedMarkdown(view.body, id="entry-body")  # a page at a time: a huge entry cannot freeze the app
+        yield Static(view.terms, id="entry-terms", classes="terms")
+        with Vertical(id="entry-related"):
+            if view.related is not None:
+                yield view.related
+        yield Static(view.cited, id="entry-cited-by", classes="related")
+
+    @property
+    def body(self) -> PagedMarkdown:
+        return self.query_one("#entry-body", PagedMarkdown)
 
 
 class BrowseScreen(IwpScreen):
@@ -77,6 +133,12 @@ its source, its related entries and the scenarios that cite it.
         self.citing: list[Any] = []
         self._pending_entry: str | None = None
         self.tree_share = TREE_SHARE
+        self.pane = EntryPane(PaneView(("", ""), Content(""), "Choose an entry on the left."))  # on show
+        self._wanted: tuple[str, str, int] | None = None  # the tree line the newest render is for
+        self._last_request = 0.0
+        self._visit = 0
+        self._passed: frozenset[str] = frozenset()
+        self._passed_key: tuple[Any, ...] | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="browse"):
@@ -85,12 +147,7 @@ its source, its related entries and the scenarios that cite it.
             tree.guide_depth = 3  # narrower guides leave more room for the questions
             yield tree
             with VerticalScroll(id="entry-view"):
-                yield Static("", id="entry-title", classes="answer-title")
-                yield Static("", id="entry-citation", classes="citation")
-                yield PagedMarkdown("Choose an entry on the left.", id="entry-body")
-                yield Static("", id="entry-terms", classes="terms")
-                yield Vertical(id="entry-related")
-                yield Static("", id="entry-cited-by", classes="related")
+                yield self.pane
 
     def on_mount(self) -> None:
         try:
@@ -103,6 +160,18 @@ its source, its related entries and the scenarios that cite it.
 
     def on_resize(self) -> None:
         self._size_tree()
+
+    def on_screen_resume(self) -> None:  # (Textual runs IwpScreen's handler as well, after this one)
+        self._visit += 1  # progress may have changed elsewhere (Practise, another window): read it again
+        self._refresh_marks()
+
+    def learner_changed(self) -> None:
+        self._refresh_marks()
+
+    def _refresh_marks(self) -> None:
+        """Redraw the entry on show if the scenarios its citing list marks as passed have changed."""
+        if self.current is not None and self._passed_ids() != self.pane.view.passed:
+            self._request(("entry", self.current.id), force=True)
 
     def _size_tree(self) -> None:
         self.query_one("#kb-tree", Tree).styles.width = tree_width(self.size.width or 100, self.tree_share)
@@ -163,83 +232,122 @@ its source, its related entries and the scenarios that cite it.
                     parent = parent.parent
                 self.call_after_refresh(tree.move_cursor, node)
                 break
-        entry = self.iwp.library.entry(entry_id)
-        if entry is not None:
-            self._display_entry(entry)
+        if self.iwp.library.entry(entry_id) is not None:
+            self._request(("entry", entry_id))
 
-    def _display_entry(self, entry: Any) -> None:
+    @on(Tree.NodeHighlighted, "#kb-tree")
+    def node_highlighted(self, event: Tree.NodeHighlighted[tuple[str, str]]) -> None:
+        kind, key = event.node.data or ("", "")
+        if kind in ("document", "section", "glossary"):
+            count = sum(1 for n in _walk(event.node) if n.data and n.data[0] in ("entry", "term"))
+            self._request((kind, key), lambda: self._branch_view((kind, key), count,
+                                                                  "terms" if kind == "glossary" else "entries"))
+        elif kind in ("entry", "term"):
+            self._request((kind, key))
+
+    def _request(self, key: tuple[str, str], build: Callable[[], PaneView | None] | None = None, *,
+                 force: bool = False) -> None:
+        """Show the tree line ``key`` (built by ``build``, else as an entry or a term), unless it is
+        already on show or on its way."""
+        wanted = (*key, self.iwp.library_revision)
+        if wanted == self._wanted and not force:
+            return
+        self._wanted = wanted
+        now = time.monotonic()
+        quick, self._last_request = now - self._last_request < QUICK_KEYS, now
+        self._render_pane(wanted, build or (lambda: self._view(key)), quick)
+
+    @work(exclusive=True, group="entry-pane")
+    async def _render_pane(self, wanted: tuple[str, str, int], build: Callable[[], PaneView | None],
+                           quick: bool) -> None:
+        """Build the pane hidden, then swap it in. A newer highlight cancels this (exclusive), so only
+        the newest lands; one cancelled before it is drawn is removed unseen."""
+        if quick:  # the next key is probably on its way: let it replace this before any work
+            await asyncio.sleep(SETTLE)
+        view = build()
+        if view is None:
+            return
+        pane = EntryPane(view, shown=False)
+        landed = False
+        try:
+            await self.query_one("#entry-view", VerticalScroll).mount(pane)  # the Markdown is laid out inside
+            if wanted == self._wanted:
+                self._swap(pane)
+                landed = True
+        finally:
+            if not landed:
+                pane.remove()
+
+    def _swap(self, pane: EntryPane) -> None:
+        old, self.pane = self.pane, pane
+        view = pane.view
+        with self.app.batch_update():
+            old.display = False
+            pane.display = True
+            old.remove()
+            self.current, self.related, self.citing = view.entry, view.related_entries, view.citing
+            self.query_one("#entry-view", VerticalScroll).scroll_home(animate=False)
+        self.refresh_bindings()  # the page keys are offered only for an entry with pages
+
+    def _view(self, key: tuple[str, str]) -> PaneView | None:
+        kind, name = key
+        if kind == "term":
+            return self._term_view(name)
+        entry = self.iwp.library.entry(name)
+        return None if entry is None else self._entry_view(entry)
+
+    def _passed_ids(self) -> frozenset[str]:
+        """The scenarios this learner has passed: read once per visit, then again only when this
+        app records progress (the store's revision) or the learner changes."""
+        store = self.iwp.store
+        learner = self.iwp.learner or "guest"
+        key = (learner, id(store), getattr(store, "revision", None), self._visit)
+        if key != self._passed_key:
+            best = services.best_by_scenario(store, learner)
+            self._passed = frozenset(sid for sid, result in best.items() if result.passed)
+            self._passed_key = key
+        return self._passed
+
+    def _entry_view(self, entry: Any) -> PaneView:
         lib = self.iwp.library
-        self.current = entry
-        self.related = [lib.entries[i] for i in entry.related if i in lib.entries]
-        passed = {sid for sid, best in services.best_by_scenario(self.iwp.store, self.iwp.learner or "guest").items()
-                  if best.passed}
-        self.citing = services.rank_citing(lib.cited_by.get(entry.id, []), entry.id, passed)
-        self.query_one("#entry-title", Static).update(literal(entry.question, "bold"))
-        self.query_one("#entry-body", PagedMarkdown).update(entry.body)  # a page at a time: a huge entry cannot freeze the app
-        self.query_one("#entry-citation", Static).update(Content.assemble(("Source: ", "bold"), literal(entry.citation)))
+        related = [lib.entries[i] for i in entry.related if i in lib.entries]
+        passed = self._passed_ids()
+        citing = services.rank_citing(lib.cited_by.get(entry.id, []), entry.id, set(passed))
         terms = services.acronyms(f"{entry.question}\n{entry.body[:TERMS_CHARS]}", lib.glossary)
-        self.query_one("#entry-terms", Static).update(terms_line(terms).render() if terms else "")
-        self._set_related(related_list("Related (press the number to open):", [e.question for e in self.related])
-                          if self.related else None)
-        cited = self.query_one("#entry-cited-by", Static)
-        if self.citing:
+        if citing:
             lines = [Content.styled("Scenarios that cite it (s practises the first):", "bold")]
-            for scenario in self.citing:
+            for scenario in citing:
                 mark = "✓ passed" if scenario.id in passed else "not passed yet"
                 count = services.citations(scenario, entry.id)
                 lines.append(literal(f"  • {scenario.title} ({scenario.level}; {mark}; "
                                      f"cites it {count} time{'s' if count != 1 else ''})", single_line=True))
-            cited.update(Content("\n").join(lines))
+            cited = Content("\n").join(lines)
         else:
-            cited.update(Content.styled("No scenario cites this entry yet.", "dim"))
-        self.query_one("#entry-view", VerticalScroll).scroll_home(animate=False)
+            cited = Content.styled("No scenario cites this entry yet.", "dim")
+        return PaneView(
+            ("entry", entry.id), literal(entry.question, "bold"), entry.body,
+            citation=Content.assemble(("Source: ", "bold"), literal(entry.citation)),
+            terms=terms_line(terms).render() if terms else "",
+            related=(related_list("Related (press the number to open):", [e.question for e in related])
+                     if related else None),
+            cited=cited, entry=entry, related_entries=related, citing=citing, passed=passed)
 
-    def _display_term(self, term: str) -> None:
-        self.current = None
-        self.related, self.citing = [], []
+    def _term_view(self, term: str) -> PaneView:
         meaning = dict(services.glossary_terms(self.iwp.library.glossary)).get(term, "")
         glossary = self.iwp.library.glossary
         aliases: tuple[str, ...] = ()
         if glossary is not None and term in getattr(glossary, "terms", {}):
             aliases = tuple(getattr(glossary.terms[term], "forms", ())[1:])  # once each, whatever the case
-        self.query_one("#entry-title", Static).update(literal(term, "bold"))
-        self.query_one("#entry-body", PagedMarkdown).update(meaning)
-        self.query_one("#entry-citation", Static).update(Content.styled("Glossary (kb/glossary.yaml)", "dim"))
-        self._set_related(Static(Content.assemble(("Also written: ", "bold"), literal(", ".join(aliases))),
-                                 classes="related")
-                          if aliases else None)
-        self.query_one("#entry-cited-by", Static).update("")
-        self.query_one("#entry-terms", Static).update("")
+        return PaneView(
+            ("term", term), literal(term, "bold"), meaning,
+            citation=Content.styled("Glossary (kb/glossary.yaml)", "dim"),
+            related=(Static(Content.assemble(("Also written: ", "bold"), literal(", ".join(aliases))),
+                            classes="related") if aliases else None))
 
-    def _display_branch(self, label: str, count: int, what: str) -> None:
-        self.current = None
-        self.related, self.citing = [], []
-        self.query_one("#entry-title", Static).update(literal(label, "bold"))
-        self.query_one("#entry-body", PagedMarkdown).update(
-            f"{count} {what}. Press Enter to open or close the branch, ↓ to choose one.")
-        for name in ("#entry-citation", "#entry-cited-by", "#entry-terms"):
-            self.query_one(name, Static).update("")
-        self._set_related(None)
-
-    def _set_related(self, widget: Any) -> None:
-        holder = self.query_one("#entry-related", Vertical)
-        holder.remove_children()
-        if widget is not None:
-            holder.mount(widget)
-
-    @on(Tree.NodeHighlighted, "#kb-tree")
-    def node_highlighted(self, event: Tree.NodeHighlighted[tuple[str, str]]) -> None:
-        kind, key = event.node.data or ("", "")
-        if kind == "entry":
-            entry = self.iwp.library.entry(key)
-            if entry is not None:
-                self._display_entry(entry)
-        elif kind == "term":
-            self._display_term(key)
-        elif kind in ("document", "section", "glossary"):
-            count = sum(1 for n in _walk(event.node) if n.data and n.data[0] in ("entry", "term"))
-            self._display_branch(key, count,
-                                 "terms" if kind == "glossary" else "entries")
+    @staticmethod
+    def _branch_view(key: tuple[str, str], count: int, what: str) -> PaneView:
+        return PaneView(key, literal(key[1], "bold"),
+                        f"{count} {what}. Press Enter to open or close the branch, ↓ to choose one.")
 
     # --- keys ----------------------------------------------------------------------------------
 
@@ -254,12 +362,11 @@ its source, its related entries and the scenarios that cite it.
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The page keys are offered only for an entry long enough to have pages."""
         if action == "page":
-            return self.query_one("#entry-body", PagedMarkdown).paged
+            return self.pane.is_mounted and self.pane.body.paged
         return True
 
     def action_page(self, delta: int) -> None:
-        body = self.query_one("#entry-body", PagedMarkdown)
-        if body.turn(delta):
+        if self.pane.body.turn(delta):
             self.query_one("#entry-view", VerticalScroll).scroll_home(animate=False)
 
     def action_scenarios(self) -> None:
