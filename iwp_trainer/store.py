@@ -687,8 +687,9 @@ class ProgressStore:
         return self.attempts(learner=learner, status=("in_progress",))
 
     def best_results(self, learner: str) -> dict[str, Attempt]:
-        """Each scenario's best finished attempt: a pass beats a fail, then the higher mean score,
-        then the more recent."""
+        """Each scenario's best finished attempt: a pass beats a fail, then the higher score (by the
+        engine's rule, :attr:`Attempt.score`), then the more recent. The one rule for every screen
+        and report (the app's ``services.best_by_scenario`` reads it from here)."""
         best: dict[str, Attempt] = {}
         for attempt in self.attempts(learner=learner, status=FINISHED):
             current = best.get(attempt.scenario_id)

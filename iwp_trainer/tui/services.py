@@ -270,15 +270,13 @@ def unfinished(store: Any, learner: str) -> list[AttemptView]:
 
 
 def best_by_scenario(store: Any, learner: str) -> dict[str, AttemptView]:
-    """Each scenario's best finished attempt: a pass beats a fail, then the higher score."""
-    best: dict[str, AttemptView] = {}
-    for attempt in attempts(store, learner):
-        if attempt.status != "finished" or attempt.passed is None:
-            continue
-        current = best.get(attempt.scenario_id)
-        if current is None or (attempt.passed, attempt.score) > (bool(current.passed), current.score):
-            best[attempt.scenario_id] = attempt
-    return best
+    """Each scenario's best finished attempt, by the store's one rule (``ProgressStore.best_results``:
+    a pass beats a fail, then the higher score, then the more recent)."""
+    try:
+        best = store.best_results(learner)
+    except Exception:
+        return {}
+    return {scenario_id: view(attempt) for scenario_id, attempt in best.items()}
 
 
 def save_progress(store: Any, attempt_id: Any, *, start: dict[str, Any] | None = None,

@@ -83,6 +83,24 @@ def test_progress_reads_back_the_same_from_either_store(store) -> None:
     assert services.attempts(store, "someone-else") == []
 
 
+def test_the_app_and_the_store_agree_on_the_best_attempt(store) -> None:
+    """One rule for Practise, Browse and the reports: a pass beats a fail, then the higher score,
+    then the more recent (two equal passes: the later one)."""
+    scenario = services.load_library(TUI_FIXTURES / "kb", TUI_FIXTURES / "scenarios").scenarios["fare"]
+    ids = []
+    for path in (["not-normally", "agreed-steps"], ["not-normally", "automatic"], ["not-normally", "agreed-steps"]):
+        result = play_path(scenario, path)
+        attempt = store.start_attempt("sam", scenario.id, scenario.title, scenario.sha256, "practice", 7,
+                                      {d: s.best for d, s in result.scores.items()})
+        for seq, d in enumerate(result.decisions, 1):
+            store.record_decision(attempt, seq, d.node_id, d.choice_id, d.choice_text, d.points, d.is_best,
+                                  d.critical, list(d.cites))
+        store.finish_attempt(attempt, result.passed, result.ending_node, services.scores_dict(result))
+        ids.append(attempt)
+    app_best = services.best_by_scenario(store, "sam")
+    assert app_best["fare"].passed and app_best["fare"].id == store.best_results("sam")["fare"].id == ids[2]
+
+
 def test_unusable_database_falls_back_to_this_session(tmp_path: Path) -> None:
     folder = tmp_path / "a-folder.sqlite3"
     folder.mkdir()
