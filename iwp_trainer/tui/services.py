@@ -300,6 +300,20 @@ def save_progress(store: Any, attempt_id: Any, *, start: dict[str, Any] | None =
     return attempt_id
 
 
+def abandon(store: Any, attempt_ids: list[Any]) -> list[str]:
+    """Give up these unfinished attempts, each retried while another program holds the write lock
+    (as saves are), so this can take seconds: the app calls it in a thread worker. Returns what
+    could not be done, worded for the user (those attempts stay unfinished; nothing is lost)."""
+    tries = {"attempts": store_module.SAVE_ATTEMPTS, "pause": store_module.SAVE_PAUSE}
+    errors = []
+    for attempt_id in attempt_ids:
+        try:
+            store_module.retrying(lambda: store.abandon_attempt(attempt_id), **tries)
+        except Exception as exc:
+            errors.append(f"Could not record progress (abandon_attempt): {exc}")
+    return errors
+
+
 def citations(scenario: Any, entry_id: str) -> int:
     """How many of a scenario's choices cite a KB entry: how much it practises that entry."""
     return sum(entry_id in choice.cites for node in scenario.nodes.values() for choice in node.choices)
@@ -309,17 +323,6 @@ def rank_citing(scenarios: list[Any], entry_id: str, passed: set[str]) -> list[A
     """Scenarios that cite an entry, best to practise first: not yet passed, then the most citations
     of the entry, then by title."""
     return sorted(scenarios, key=lambda s: (s.id in passed, -citations(s, entry_id), s.title.casefold()))
-
-
-def call_store(node: Any, method: str, *args: Any) -> Any:
-    """Call the store; on failure tell the user (via ``node.notify``) instead of crashing."""
-    store = node.app.store
-    try:
-        return getattr(store, method)(*args)
-    except Exception as exc:
-        # The error may quote a path or a name: shown as written, never as markup.
-        notify(node, f"Could not record progress ({method}): {exc}", severity="error", timeout=8)
-        return None
 
 
 def acronyms(text: str, glossary: Any) -> list[tuple[str, str]]:

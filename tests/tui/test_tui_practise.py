@@ -207,8 +207,8 @@ async def test_an_attempt_with_no_decisions_is_not_offered_for_resuming(make_app
         assert str(app.screen.query_one(DataTable).get_row("fare")[0]).startswith("  ")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
-        statuses = [a.status for a in services.attempts(app.store, "test")]
-        assert statuses == ["abandoned", "in_progress"]
+        await wait_for(pilot, lambda: [a.status for a in services.attempts(app.store, "test")]
+                       == ["abandoned", "in_progress"])  # abandoned in a worker, like saves
 
 
 async def test_resuming_after_the_scenario_file_changed_says_so(make_app) -> None:
@@ -239,7 +239,8 @@ async def test_an_attempt_that_no_longer_replays_starts_afresh(make_app) -> None
         await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
         assert app.screen.play.node.id == "opening" and not app.screen.play.decisions
         assert any("Could not resume" in n.message for n in app._notifications)
-        assert [a.status for a in services.attempts(app.store, "test")] == ["abandoned", "in_progress"]
+        await wait_for(pilot, lambda: [a.status for a in services.attempts(app.store, "test")]
+                       == ["abandoned", "in_progress"])
 
 
 async def test_an_ending_shows_the_variant_that_fits_the_path(make_app) -> None:
@@ -331,6 +332,41 @@ async def test_a_decision_that_cannot_be_saved_stops_the_attempt_with_a_retry_ke
         assert recorded_decisions(app) == [(1, "not-normally"), (2, "agreed-steps")]
         [attempt] = services.attempts(app.store, "test")
         assert attempt.status == "finished" and attempt.passed
+
+
+async def test_abandoning_waits_out_a_locked_database_without_freezing_the_screen(make_app) -> None:
+    """Abandon ran on the main thread: while another program held the write lock the app froze for
+    the whole busy timeout. Now it waits in a worker (keys still handled) and then leaves."""
+    import time
+
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await open_practise(pilot, "fare")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlayScreen))
+        play = app.screen
+        await wait_for(pilot, lambda: play.attempt_id is not None and not play.saving)
+        await pilot.press("1")
+        await wait_for(pilot, lambda: not play.saving and play.play.decisions)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        app.store.busy_timeout = 1.0
+        app.store.query("PRAGMA busy_timeout = 1000")
+        blocker = hold_write_lock(app)
+        try:
+            started = time.monotonic()
+            await pilot.click("#abandon")
+            assert time.monotonic() - started < 0.6  # not frozen for the lock's second
+            await wait_for(pilot, lambda: app.screen is play)
+            assert "Abandoning" in str(play.query_one("#save-status").render())
+            assert [a.status for a in services.attempts(app.store, "test")] == ["in_progress"]
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        await wait_for(pilot, lambda: isinstance(app.screen, PractiseScreen), timeout=15)
+        assert [a.status for a in services.attempts(app.store, "test")] == ["abandoned"]
+        assert not app._notifications or not any("Could not" in n.message for n in app._notifications)
 
 
 async def test_a_save_waits_out_another_process_holding_the_lock(make_app) -> None:

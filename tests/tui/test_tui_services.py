@@ -144,15 +144,20 @@ def test_a_store_error_is_notified_as_text_not_markup() -> None:
     """A failing store's message may quote a path like `/shared/[team]/progress.sqlite3`."""
     from types import SimpleNamespace
 
-    from iwp_trainer.tui.services import call_store
+    from iwp_trainer.tui.screens.practise import abandon_in_worker
 
     class Broken:
         def abandon_attempt(self, attempt_id: int) -> None:
             raise OSError("cannot open /shared/[/]team/progress.sqlite3 \x1b]0;t\x07")
 
+    assert services.abandon(Broken(), [1]) == [
+        "Could not record progress (abandon_attempt): cannot open /shared/[/]team/progress.sqlite3 \x1b]0;t\x07"]
     seen: list[tuple[str, dict]] = []
-    node = SimpleNamespace(app=SimpleNamespace(store=Broken()), notify=lambda message, **kw: seen.append((message, kw)))
-    assert call_store(node, "abandon_attempt", 1) is None
+    left: list[bool] = []
+    app = SimpleNamespace(store=Broken(), notify=lambda message, **kw: seen.append((message, kw)),
+                          call_from_thread=lambda call, *args: call(*args), run_worker=lambda run, **kw: run())
+    abandon_in_worker(SimpleNamespace(app=app), [1], then=lambda: left.append(True))
     (message, kwargs), = seen
     assert message == "Could not record progress (abandon_attempt): cannot open /shared/[/]team/progress.sqlite3 ␛]0;t␇"
     assert kwargs["markup"] is False
+    assert left == [True]  # the attempt only stays unfinished: the screen still goes on

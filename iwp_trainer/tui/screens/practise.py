@@ -7,7 +7,7 @@ each decision as it is made, so quitting at any moment loses nothing. This modul
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Callable
 
 from rich.table import Table
 from rich.text import Text
@@ -55,6 +55,30 @@ def _md(text: str) -> str:
 
 def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 1)].rstrip() + "…"
+
+
+def abandon_in_worker(node: Any, attempt_ids: list[Any], then: Callable[[], None] | None = None) -> None:
+    """Abandon attempts in a thread, like saves (another program's write lock is waited out there,
+    not on the screen), then run ``then`` on the main thread. A failure is told to the user and
+    ``then`` still runs: the attempt only stays unfinished. The worker is the app's, so leaving the
+    screen does not cancel it."""
+    app = node.app
+    if not attempt_ids:
+        if then is not None:
+            then()
+        return
+
+    def done(errors: list[str]) -> None:
+        for error in errors:  # the store's words name a file: shown as written, never markup
+            notify(app, error, severity="error", timeout=8)
+        if then is not None:
+            then()
+
+    def run() -> None:
+        errors = services.abandon(app.store, list(attempt_ids))
+        app.call_from_thread(done, errors)
+
+    app.run_worker(run, thread=True, group="abandon", name="abandon attempts")
 
 
 class PractiseScreen(IwpScreen):
@@ -202,14 +226,15 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
             return
         # Until a name is chosen, what was recorded as guest shows (and resumes) as guest's.
         learner = self.iwp.learner or "guest"
-        waiting = []
+        waiting, empty = [], []
         for attempt in services.unfinished(self.iwp.store, learner):
             if attempt.scenario_id != scenario.id:
                 continue
             if attempt.choice_ids:
                 waiting.append(attempt)
             else:  # opened but nothing decided (e.g. quit straight away): nothing worth resuming
-                services.call_store(self, "abandon_attempt", attempt.id)
+                empty.append(attempt.id)
+        abandon_in_worker(self, empty)
 
         def start() -> None:  # a new attempt: the learner's name is asked the first time
             self.iwp.with_learner(lambda: self.app.push_screen(PlayScreen(scenario, mode)))
@@ -223,9 +248,7 @@ the cited policy answers, **n** next scenario, **Esc** back to the list.
             if answer == "resume":
                 self.app.push_screen(PlayScreen(scenario, attempt.mode, resume=attempt))
             elif answer == "restart":
-                for old in waiting:
-                    services.call_store(self, "abandon_attempt", old.id)
-                start()
+                abandon_in_worker(self, [old.id for old in waiting], then=start)
 
         self.app.push_screen(
             ChoiceScreen(
@@ -304,7 +327,7 @@ class PlayScreen(IwpScreen):
         super().on_mount()
         if self.resume_error:
             notify(self, f"Could not resume: {self.resume_error}. Starting again.", severity="warning")
-            services.call_store(self, "abandon_attempt", self.resume.id)
+            abandon_in_worker(self, [self.resume.id])
         self.iwp.last_played = self.scenario.id  # the Practise list comes back to it
         self._render_history()
         self._show_choices()
@@ -523,23 +546,38 @@ class PlayScreen(IwpScreen):
         if self._later(self.action_leave):
             return
         if not self.play.decisions:
-            if self.attempt_id is not None:
-                services.call_store(self, "abandon_attempt", self.attempt_id)
-            self.app.pop_screen()
+            self._abandon_and_leave()
             return
 
         def decided(answer: str | None) -> None:
             if answer == "keep":
                 self.app.pop_screen()
             elif answer == "abandon":
-                services.call_store(self, "abandon_attempt", self.attempt_id)
-                self.app.pop_screen()
+                self._abandon_and_leave()
 
         self.app.push_screen(
             ChoiceScreen("Leave this scenario?",
                          "Your decisions so far are saved. Keep the attempt to resume it later, or abandon it.",
                          [("keep", "Keep for later"), ("abandon", "Abandon"), ("cancel", "Carry on")]),
             decided)
+
+
+    def _abandon_and_leave(self) -> None:
+        """Abandon this attempt in a worker, then go back to the list (which then shows it gone).
+        Keys meanwhile wait, as they do for a save."""
+        if self.attempt_id is None:
+            self.app.pop_screen()
+            return
+        self.saving = True
+        self._show_status("Abandoning…", error=False)
+
+        def leave() -> None:
+            self.saving = False
+            self._show_status("", error=False)
+            if self.app.screen is self:  # (not if a dialog was opened meanwhile: Esc again leaves)
+                self.app.pop_screen()
+
+        abandon_in_worker(self, [self.attempt_id], then=leave)
 
 
 class ResultScreen(IwpScreen):
