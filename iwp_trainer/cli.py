@@ -68,8 +68,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                         help="scenarios folder (default: the shipped scenarios/, or $IWP_TRAINER_SCENARIOS)")
     parser.add_argument("--index", type=Path, default=None, metavar="DIR",
                         help="search index folder (default: the user cache, or $IWP_TRAINER_INDEX)")
-    parser.add_argument("--db", type=Path, default=None, metavar="PATH",
-                        help="progress database (default: the user data folder, or $IWP_TRAINER_DB)")
+    parser.add_argument("--db", type=paths.db_location, default=None, metavar="PATH|URL",
+                        help="progress database: a file, or postgresql://user@host/dbname for a district's "
+                             "shared store (password from ~/.pgpass or PGPASSWORD, never here); "
+                             "default: the user data folder, or $IWP_TRAINER_DB")
     parser.add_argument("--learner", default=None, metavar="NAME",
                         help="learner name or staff id to record progress under (app only)")
     # Set by `iwp-trainer serve` on the app each browser tab runs (see IwpApp.browser_tab).

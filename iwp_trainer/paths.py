@@ -65,9 +65,24 @@ def default_index_dir() -> Path:
     return _env_path(ENV_INDEX) or user_cache_path(APP_NAME) / "index"
 
 
-def default_db_path() -> Path:
-    """The progress database lives in the user data directory: it must never be thrown away."""
-    return _env_path(ENV_DB) or user_data_path(APP_NAME) / "progress.sqlite3"
+DbLocation = Path | str  # a SQLite file, or a ``postgresql://`` server address (kept as text)
+
+SERVER_SCHEMES = ("postgresql://", "postgres://")
+
+
+def db_location(value: str | Path) -> DbLocation:
+    """A ``--db`` or ``IWP_TRAINER_DB`` value: a ``postgresql://user@host/dbname`` address stays
+    text (``Path`` would fold its ``//``), anything else is a file path."""
+    if isinstance(value, str) and value.strip().lower().startswith(SERVER_SCHEMES):
+        return value.strip()
+    return expand(Path(value))
+
+
+def default_db_path() -> DbLocation:
+    """The progress database lives in the user data directory: it must never be thrown away.
+    ``$IWP_TRAINER_DB`` may name another file or a district's PostgreSQL database."""
+    value = os.environ.get(ENV_DB, "").strip()
+    return db_location(value) if value else user_data_path(APP_NAME) / "progress.sqlite3"
 
 
 def default_config_path() -> Path:

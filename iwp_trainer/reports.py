@@ -2,8 +2,9 @@
 
 Every figure comes from what was recorded when the attempt was played (scores per dimension,
 decision texts, cited entries), never recomputed from scenario files that may have changed since.
-The aggregation is done in SQL over indexed columns, so a team database of tens of thousands of
-attempts reports in well under a second.
+The aggregation is done in SQL over indexed columns, in the database (SQLite or PostgreSQL: the
+SQL is written once, in what both understand), so only the report's own rows reach Python and a
+district database of 100,000 attempts reports in about a second (``bench/bench_pg.py``).
 
 A report is plain data (:class:`Report`: columns and rows of dicts) rendered three ways: an aligned
 text table for people, CSV for spreadsheets and JSON for other tools.
@@ -19,15 +20,27 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from iwp_trainer.safe_text import csv_cell, json_safe, one_line
-from iwp_trainer.scoring import attempt_score, dimension_fraction
+
 from iwp_trainer.store import ProgressStore, iso
 
 REPORTS = ("learners", "scenarios", "gaps")
 TOP_WRONG = 3  # decisions listed per scenario as "most often got wrong"
 
 # The share of the best achieved in one dimension, by the engine's rule (see DimensionResult.fraction).
-FRACTION_SQL = ("CASE WHEN s.best > 0 THEN MAX(0.0, CAST(s.earned AS REAL) / s.best) "
-                "WHEN s.earned >= s.best THEN 1.0 ELSE 0.0 END")
+# CASE rather than SQLite's MAX(a, b) / PostgreSQL's GREATEST, and DOUBLE PRECISION (REAL in SQLite,
+# float8 in PostgreSQL, where REAL is only float4), so both compute exactly what Python does.
+FRACTION_SQL = ("CASE WHEN s.best > 0 THEN (CASE WHEN s.earned > 0 THEN CAST(s.earned AS DOUBLE PRECISION) / s.best "
+                "ELSE 0.0 END) WHEN s.earned >= s.best THEN 1.0 ELSE 0.0 END")
+
+
+def _count(condition: str) -> str:
+    """How many rows meet ``condition`` (PostgreSQL cannot SUM a boolean)."""
+    return f"COUNT(CASE WHEN {condition} THEN 1 END)"
+
+
+COUNT_FINISHED = _count("a.status IN ('passed', 'failed')")
+COUNT_PASSED = _count("a.status = 'passed'")
+COUNT_UNFINISHED = _count("a.status IN ('in_progress', 'abandoned')")
 
 
 @dataclass(frozen=True)
@@ -104,7 +117,7 @@ def _attempt_where(f: ReportFilter, alias: str = "a") -> tuple[str, list[Any]]:
     if f.since:
         where.append(f"{alias}.started_at >= ?")
         params.append(iso(f.since))
-    return (" AND ".join(where) or "1"), params
+    return " AND ".join(where), params
 
 
 def _no_attempts(f: ReportFilter) -> str:
@@ -133,19 +146,16 @@ def _dimension_averages(store: ProgressStore, group: str, where: str,
 
 def _mean_scores(store: ProgressStore, group: str, where: str, params: list[Any]) -> dict[Any, float]:
     """Mean overall score per group over finished attempts, each attempt scored by the engine's
-    one rule (:func:`~iwp_trainer.scoring.attempt_score`), so a report agrees with the app."""
+    one rule (:func:`~iwp_trainer.scoring.attempt_score`: its weakest dimension's share, at most 1),
+    so a report agrees with the app. Computed in the database: one row per group comes back."""
     rows = store.query(
-        f"SELECT {group} AS g, a.id AS id, s.earned AS earned, s.best AS best "
+        "SELECT g, AVG(CASE WHEN score > 1.0 THEN 1.0 ELSE score END) AS score FROM ("
+        f"SELECT {group} AS g, a.id AS id, MIN({FRACTION_SQL}) AS score "
         "FROM attempts a JOIN learners l ON l.id = a.learner_id "
         "JOIN attempt_scores s ON s.attempt_id = a.id "
-        f"WHERE {where} AND a.status IN ('passed', 'failed') AND s.earned IS NOT NULL", params)
-    per_attempt: dict[tuple[Any, int], list[float]] = {}
-    for r in rows:
-        per_attempt.setdefault((r["g"], r["id"]), []).append(dimension_fraction(r["earned"], r["best"]))
-    totals: dict[Any, list[float]] = {}
-    for (g, _id), fractions in per_attempt.items():
-        totals.setdefault(g, []).append(attempt_score(fractions))
-    return {g: sum(v) / len(v) for g, v in totals.items()}
+        f"WHERE {where} AND a.status IN ('passed', 'failed') AND s.earned IS NOT NULL "
+        f"GROUP BY {group}, a.id) per_attempt GROUP BY g", params)
+    return {r["g"]: float(r["score"]) for r in rows}
 
 
 def learners_report(store: ProgressStore, f: ReportFilter = ReportFilter()) -> Report:
@@ -153,12 +163,11 @@ def learners_report(store: ProgressStore, f: ReportFilter = ReportFilter()) -> R
     where, params = _attempt_where(f)
     rows = store.query(
         "SELECT l.id AS id, l.name AS learner, "
-        f"SUM(a.status IN ('passed', 'failed')) AS attempts, SUM(a.status = 'passed') AS passed, "
-        "SUM(a.status IN ('in_progress', 'abandoned')) AS unfinished, "
+        f"{COUNT_FINISHED} AS attempts, {COUNT_PASSED} AS passed, {COUNT_UNFINISHED} AS unfinished, "
         "MAX(COALESCE(a.ended_at, (SELECT MAX(d.decided_at) FROM decisions d WHERE d.attempt_id = a.id),"
         " a.started_at)) AS last_activity "
         "FROM attempts a JOIN learners l ON l.id = a.learner_id "
-        f"WHERE {where} GROUP BY l.id ORDER BY l.name COLLATE NOCASE", params)
+        f"WHERE {where} GROUP BY l.id, l.name ORDER BY l.name COLLATE NOCASE", params)
     dimensions, averages = _dimension_averages(store, "l.id", where, params)
     scores = _mean_scores(store, "l.id", where, params)
     out = []
@@ -187,8 +196,7 @@ def scenarios_report(store: ProgressStore, f: ReportFilter = ReportFilter(),
         "SELECT a.scenario_id AS scenario, "
         "(SELECT a3.scenario_title FROM attempts a3 WHERE a3.scenario_id = a.scenario_id "
         " ORDER BY a3.started_at DESC LIMIT 1) AS title, "
-        f"SUM(a.status IN ('passed', 'failed')) AS attempts, SUM(a.status = 'passed') AS passed, "
-        "SUM(a.status IN ('in_progress', 'abandoned')) AS unfinished "
+        f"{COUNT_FINISHED} AS attempts, {COUNT_PASSED} AS passed, {COUNT_UNFINISHED} AS unfinished "
         "FROM attempts a JOIN learners l ON l.id = a.learner_id "
         f"WHERE {where} GROUP BY a.scenario_id ORDER BY a.scenario_id", params)
     dimensions, averages = _dimension_averages(store, "a.scenario_id", where, params)
@@ -243,7 +251,7 @@ def gaps_report(store: ProgressStore, f: ReportFilter = ReportFilter()) -> Repor
 
     The app records each question once when asked and once more for a "not helpful" verdict, so
     asks are the rows without a verdict."""
-    where, params = ["1"], []
+    where, params = ["TRUE"], []
     if f.learner:
         where.append("l.name = ?")
         params.append(" ".join(f.learner.split()))
@@ -252,15 +260,16 @@ def gaps_report(store: ProgressStore, f: ReportFilter = ReportFilter()) -> Repor
         params.append(iso(f.since))
     clause = " AND ".join(where)
     rows = store.query(
-        "SELECT q.normalised AS normalised, "
+        "SELECT * FROM (SELECT q.normalised AS normalised, "
         "(SELECT q2.question FROM questions q2 WHERE q2.normalised = q.normalised ORDER BY q2.id DESC LIMIT 1)"
         " AS question, "
-        "SUM(q.helpful IS NULL) AS asked, SUM(q.helpful IS NULL AND q.answered = 0) AS unanswered, "
-        "COUNT(CASE WHEN q.helpful = 0 THEN 1 END) AS not_helpful, COUNT(DISTINCT q.learner_id) AS learners, MAX(q.asked_at) AS last_asked "
+        f"{_count('q.helpful IS NULL')} AS asked, {_count('q.helpful IS NULL AND q.answered = 0')} AS unanswered, "
+        f"{_count('q.helpful = 0')} AS not_helpful, COUNT(DISTINCT q.learner_id) AS learners, "
+        "MAX(q.asked_at) AS last_asked "
         "FROM questions q LEFT JOIN learners l ON l.id = q.learner_id "
-        f"WHERE {clause} GROUP BY q.normalised "
-        "HAVING unanswered + not_helpful > 0 "
-        "ORDER BY unanswered + not_helpful DESC, asked DESC, last_asked DESC, q.normalised", params)
+        f"WHERE {clause} GROUP BY q.normalised) gaps "
+        "WHERE unanswered + not_helpful > 0 "
+        "ORDER BY unanswered + not_helpful DESC, asked DESC, last_asked DESC, normalised", params)
     out = [{"question": " ".join(r["question"].split()), "unanswered": r["unanswered"], "not_helpful": r["not_helpful"],
             "asked": r["asked"], "learners": r["learners"], "last_asked": r["last_asked"]} for r in rows]
     columns = [Column("question", "Question", shorten=True), Column("unanswered", "Unanswered", "int"),

@@ -1,4 +1,7 @@
-"""The learner progress store: attempts, decisions, scores and Ask questions in one SQLite file.
+"""The learner progress store: attempts, decisions, scores and Ask questions, in one SQLite file
+(the default) or, for a district, in a PostgreSQL database (``--db postgresql://user@host/dbname``,
+see :mod:`iwp_trainer.store_pg`). One :class:`ProgressStore` and one set of SQL serve both; what the
+two databases do differently lives in a small :class:`Backend` each.
 
 Why SQLite and these settings:
 
@@ -33,11 +36,11 @@ import re
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from iwp_trainer import paths
 from iwp_trainer.scoring import attempt_score, dimension_fraction
@@ -114,6 +117,7 @@ class Attempt:
     scores: dict[str, DimensionResult] = field(default_factory=dict)
     decisions: list[DecisionRecord] = field(default_factory=list)
     ending_node: str | None = None
+    uuid: str = ""  # the attempt's stable identity, the same in every database it is copied to
 
     @property
     def passed(self) -> bool | None:
@@ -190,33 +194,31 @@ def _scores_from(scores: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
 
 
 # --- schema -----------------------------------------------------------------------------------------
+#
+# Each migration gets the open back end (``db``) inside the upgrade transaction: ``db.execute`` and
+# ``db.executemany`` take ``?`` placeholders on either back end, and ``db.integer`` / ``db.id_column``
+# name the few types the two spell differently (SQLite's INTEGER is 64-bit and INTEGER PRIMARY KEY
+# numbers itself; PostgreSQL needs BIGINT and an identity column). Everything else is the same SQL.
 
 
-def _script(conn: sqlite3.Connection, sql: str) -> None:
-    """Run several statements inside the caller's transaction (``executescript`` would commit it)."""
-    for statement in sql.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-
-
-def _migration_1(conn: sqlite3.Connection) -> None:
+def _migration_1(db: "Backend") -> None:
     """Learners, attempts with their per-dimension scores and decisions, Ask questions."""
-    _script(
-        conn,
-        """
+    big, key = db.integer, db.id_column
+    db.script(
+        f"""
         CREATE TABLE learners (
-            id         INTEGER PRIMARY KEY,
+            id         {key},
             name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
             created_at TEXT NOT NULL
         );
         CREATE TABLE attempts (
-            id              INTEGER PRIMARY KEY,
-            learner_id      INTEGER NOT NULL REFERENCES learners(id),
+            id              {key},
+            learner_id      {big} NOT NULL REFERENCES learners(id),
             scenario_id     TEXT NOT NULL,
             scenario_title  TEXT NOT NULL,
             scenario_sha256 TEXT NOT NULL,
             mode            TEXT NOT NULL CHECK (mode IN ('practice', 'assessment')),
-            seed            INTEGER NOT NULL,
+            seed            {big} NOT NULL,
             started_at      TEXT NOT NULL,
             ended_at        TEXT,
             status          TEXT NOT NULL DEFAULT 'in_progress'
@@ -224,14 +226,14 @@ def _migration_1(conn: sqlite3.Connection) -> None:
             ending_node     TEXT
         );
         CREATE TABLE attempt_scores (
-            attempt_id INTEGER NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
+            attempt_id {big} NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
             dimension  TEXT NOT NULL,
             earned     INTEGER,
             best       INTEGER NOT NULL,
             PRIMARY KEY (attempt_id, dimension)
         );
         CREATE TABLE decisions (
-            attempt_id  INTEGER NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
+            attempt_id  {big} NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,
             seq         INTEGER NOT NULL,
             node_id     TEXT NOT NULL,
             choice_id   TEXT NOT NULL,
@@ -244,8 +246,8 @@ def _migration_1(conn: sqlite3.Connection) -> None:
             PRIMARY KEY (attempt_id, seq)
         );
         CREATE TABLE questions (
-            id         INTEGER PRIMARY KEY,
-            learner_id INTEGER REFERENCES learners(id),
+            id         {key},
+            learner_id {big} REFERENCES learners(id),
             question   TEXT NOT NULL,
             answered   INTEGER NOT NULL,
             helpful    INTEGER,
@@ -255,14 +257,13 @@ def _migration_1(conn: sqlite3.Connection) -> None:
     )
 
 
-def _migration_2(conn: sqlite3.Connection) -> None:
+def _migration_2(db: "Backend") -> None:
     """Reports: normalised question text for the gaps report, and indexes for the aggregations."""
-    conn.execute("ALTER TABLE questions ADD COLUMN normalised TEXT NOT NULL DEFAULT ''")
-    rows = conn.execute("SELECT id, question FROM questions").fetchall()
-    conn.executemany("UPDATE questions SET normalised = ? WHERE id = ?",
-                     [(normalise_question(q), i) for i, q in rows])
-    _script(
-        conn,
+    db.execute("ALTER TABLE questions ADD COLUMN normalised TEXT NOT NULL DEFAULT ''")
+    rows = db.execute("SELECT id, question FROM questions").fetchall()
+    db.executemany("UPDATE questions SET normalised = ? WHERE id = ?",
+                   [(normalise_question(q), i) for i, q in rows])
+    db.script(
         """
         CREATE INDEX attempts_by_learner ON attempts (learner_id, status, started_at);
         CREATE INDEX attempts_by_scenario ON attempts (scenario_id, status, started_at);
@@ -273,21 +274,231 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     )
 
 
-# The ordered migrations: index i upgrades a file from version i to version i + 1. Never edit a
+UUID_NAMESPACE = uuid.UUID("6f1d2c3e-7a4b-5c6d-8e9f-0a1b2c3d4e5f")  # iwp-trainer's, for backfilled ids
+
+
+def _migration_3(db: "Backend") -> None:
+    """A stable identity (``uuid``) for every attempt and question, the same wherever the row is
+    copied: ``db copy`` uses it to skip what a district store already holds. Existing rows get a
+    name-based uuid from what they recorded, so upgrading two copies of a file gives the same ids."""
+    db.execute("ALTER TABLE attempts ADD COLUMN uuid TEXT")
+    db.execute("ALTER TABLE questions ADD COLUMN uuid TEXT")
+    attempts = db.execute("SELECT a.id, l.name, a.scenario_id, a.started_at, a.seed FROM attempts a "
+                          "JOIN learners l ON l.id = a.learner_id").fetchall()
+    db.executemany("UPDATE attempts SET uuid = ? WHERE id = ?",
+                   [(str(uuid.uuid5(UUID_NAMESPACE, "attempt|" + "|".join(map(str, (n, s, t, seed, i))))), i)
+                    for i, n, s, t, seed in attempts])
+    questions = db.execute("SELECT q.id, l.name, q.question, q.asked_at FROM questions q "
+                           "LEFT JOIN learners l ON l.id = q.learner_id").fetchall()
+    db.executemany("UPDATE questions SET uuid = ? WHERE id = ?",
+                   [(str(uuid.uuid5(UUID_NAMESPACE, "question|" + "|".join(map(str, (n, q, t, i))))), i)
+                    for i, n, q, t in questions])
+    db.script(
+        """
+        CREATE UNIQUE INDEX attempts_by_uuid ON attempts (uuid);
+        CREATE UNIQUE INDEX questions_by_uuid ON questions (uuid);
+        """
+    )
+
+
+# The ordered migrations: index i upgrades a database from version i to version i + 1. Never edit a
 # released entry; append a new one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[["Backend"], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 OUR_TABLES = {"learners", "attempts", "attempt_scores", "decisions", "questions"}
+
+
+# --- back ends ----------------------------------------------------------------------------------------
+
+
+def is_server_url(location: object) -> bool:
+    """True for a PostgreSQL address (``postgresql://...``) rather than a file path."""
+    return isinstance(location, str) and location.strip().lower().startswith(("postgresql://", "postgres://"))
+
+
+class Backend:
+    """What differs between SQLite and PostgreSQL, behind one small interface; all the store's SQL
+    is written once, with ``?`` placeholders, in :class:`ProgressStore` and the reports.
+
+    A back end owns one connection. The store serialises its use with a lock."""
+
+    kind = "?"
+    integer = "INTEGER"
+    id_column = "INTEGER PRIMARY KEY"
+    lock_row = ""  # appended to a SELECT that reads a row it is about to change, in a write transaction
+    location = ""  # what messages call the database (a path, or a server address without secrets)
+    persistent = True
+
+    # -- connection and transactions --
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def script(self, sql: str) -> None:
+        """Several statements inside the caller's transaction (``executescript`` would commit it)."""
+        for statement in sql.split(";"):
+            if statement.strip():
+                self.execute(statement)
+
+    def begin(self) -> None:
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+    def reconnect(self) -> bool:
+        """After :meth:`lost` said the connection is gone: a new one (True), or False when that
+        cannot be done here (SQLite never needs it)."""
+        return False
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- errors --
+    driver_errors: tuple[type[BaseException], ...] = ()
+
+    def error(self, exc: BaseException) -> StoreError:
+        """The :class:`StoreError`, worded for a user, for a driver error."""
+        raise NotImplementedError
+
+    def lost(self, exc: BaseException) -> bool:
+        """Whether the error means the connection itself was lost (the server restarted, a network drop)."""
+        return False
+
+    # -- schema bookkeeping --
+    def schema_version(self) -> int:
+        raise NotImplementedError
+
+    def set_schema_version(self, version: int) -> None:
+        raise NotImplementedError
+
+    def table_names(self) -> set[str]:
+        raise NotImplementedError
+
+    def lock_for_migration(self) -> None:
+        """Make concurrent first opens take turns at upgrading (called inside the transaction)."""
+
+    def before_migrations(self) -> None:
+        """What the database needs before the first migration (PostgreSQL: the NOCASE collation)."""
+
+    def check_integrity(self) -> None:
+        """Refuse a damaged database before anything is written to it."""
+
+    def prepare(self, read_only: bool, busy_timeout: float) -> None:
+        """Per-connection settings, before the version check."""
+
+    def finish_prepare(self, read_only: bool) -> None:
+        """Per-connection settings once the layout is known to be ours (SQLite: WAL mode)."""
+
+    def not_ours(self) -> StoreError:
+        raise NotImplementedError
+
+    def foreign_table_guard(self) -> set[str]:
+        """Table names that do not count as someone else's (the version table on PostgreSQL)."""
+        return set()
+
+
+class SQLiteBackend(Backend):
+    """One SQLite file: WAL mode, ``busy_timeout``, ``BEGIN IMMEDIATE`` write transactions, the
+    version in ``PRAGMA user_version`` and a time-boxed ``quick_check`` on open."""
+
+    kind = "sqlite"
+    driver_errors = (sqlite3.Error,)
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, busy_timeout: float, persistent: bool = True) -> None:
+        self.conn = conn
+        self.path = path
+        self.location = str(path)
+        self.busy_timeout = busy_timeout
+        self.persistent = persistent
+        conn.row_factory = sqlite3.Row
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")  # the write lock at once, so busy_timeout applies
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+
+    def error(self, exc: BaseException) -> StoreError:
+        return StoreError(_describe(exc, self.path, self.busy_timeout), transient=_is_locked(exc))
+
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def set_schema_version(self, version: int) -> None:
+        self.conn.execute(f"PRAGMA user_version = {int(version)}")
+
+    def table_names(self) -> set[str]:
+        return {r[0] for r in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+
+    def not_ours(self) -> StoreError:
+        return StoreError(f"{self.path} is an SQLite database but not an iwp-trainer progress database; "
+                          "use another --db")
+
+    def prepare(self, read_only: bool, busy_timeout: float) -> None:
+        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        if self.persistent:
+            self.check_integrity()
+
+    def finish_prepare(self, read_only: bool) -> None:
+        if read_only:
+            return
+        mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if self.persistent and str(mode).lower() != "wal":
+            raise StoreError(f"the progress database {self.path} could not be switched to WAL mode ({mode})")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+
+    def check_integrity(self) -> None:
+        """Refuse a damaged file before anything is written to it (``PRAGMA quick_check``).
+
+        The check reads the whole file (``bench/bench_store.py`` times it), so it stops after
+        ``QUICK_CHECK_BUDGET`` seconds: a very large file is trusted beyond that point rather than
+        delaying every start."""
+        conn = self.conn
+        deadline = time.monotonic() + QUICK_CHECK_BUDGET
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+        try:
+            rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+        except sqlite3.OperationalError as exc:
+            if "interrupt" in str(exc).lower():
+                return  # out of time: the part checked was sound
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
+        problems = [line for r in rows for line in str(r[0]).splitlines()
+                    if line.strip() and line.lower() != "ok" and not line.startswith("***")]
+        if problems:
+            raise StoreError(
+                f"{self.path} is not a readable progress database (it is damaged: {problems[0]}) and is left "
+                "untouched; move it aside and a new one will be started, or restore a copy")
 
 
 def _is_locked(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
-
-
-def _error(exc: BaseException, path: Path, busy_timeout: float) -> StoreError:
-    """The :class:`StoreError` for an SQLite failure (transient when the file was locked)."""
-    return StoreError(_describe(exc, path, busy_timeout), transient=_is_locked(exc))
 
 
 def _describe(exc: BaseException, path: Path, busy_timeout: float) -> str:
@@ -312,14 +523,16 @@ def _describe(exc: BaseException, path: Path, busy_timeout: float) -> str:
 
 
 class ProgressStore:
-    """Records and reads back learners' progress. Safe to share between threads and processes."""
+    """Records and reads back learners' progress. Safe to share between threads and processes.
+
+    The same class, and the same SQL, serves a SQLite file and a PostgreSQL database: what differs
+    lives in its :class:`Backend`."""
 
     persistent = True
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, busy_timeout: float,
-                 read_only: bool, clock: Callable[[], datetime]) -> None:
-        self._conn = conn
-        self.path = path
+    def __init__(self, backend: Backend, busy_timeout: float, read_only: bool,
+                 clock: Callable[[], datetime]) -> None:
+        self._db = backend
         self.busy_timeout = busy_timeout
         self.read_only = read_only
         self.clock = clock
@@ -328,18 +541,43 @@ class ProgressStore:
         # best results) until progress changes instead of asking the database again.
         self.revision = 0
 
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file (``None`` for a server database)."""
+        return getattr(self._db, "path", None)
+
+    @property
+    def location(self) -> str:
+        """What messages call this database: its path, or its server address (never a password)."""
+        return self._db.location
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._db.kind
+
+    @property
+    def _conn(self) -> Any:
+        return self._db.conn
+
     # -- opening --------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    def open(cls, location: Path | str, *, read_only: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
              clock: Callable[[], datetime] | None = None) -> "ProgressStore":
-        """Open (creating and upgrading as needed) the database at ``path``.
+        """Open (creating and upgrading as needed) the database at ``location``: a file path, or a
+        ``postgresql://user@host/dbname`` address (see :mod:`iwp_trainer.store_pg`).
 
-        ``read_only`` opens an existing, up-to-date file for reports without ever writing to it.
-        Raises :class:`StoreError` when the file is damaged, locked for longer than ``busy_timeout``
+        ``read_only`` opens an existing, up-to-date database for reports without ever writing to it.
+        Raises :class:`StoreError` when the database is damaged, locked for longer than ``busy_timeout``
         seconds, read-only (unless ``read_only``), from a newer version of the app, or not ours.
         """
-        path = paths.expand(Path(path))
+        if is_server_url(location):
+            from iwp_trainer import store_pg
+
+            backend = store_pg.connect(str(location).strip(), read_only=read_only, busy_timeout=busy_timeout)
+            return cls._prepared(backend, busy_timeout, read_only, clock)
+        path = paths.expand(Path(location))
         if path.is_dir():
             raise StoreError(f"the progress database {path} is a folder, not a file")
         if path.exists() and not path.is_file():  # /dev/null, a named pipe: SQLite would hang or litter
@@ -385,16 +623,22 @@ class ProgressStore:
                 conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
                                        check_same_thread=False)
         except sqlite3.Error as exc:
-            raise _error(exc, path, busy_timeout) from None
-        store = cls(conn, path, busy_timeout, read_only, clock or utc_now)
+            raise StoreError(_describe(exc, path, busy_timeout), transient=_is_locked(exc)) from None
+        return cls._prepared(SQLiteBackend(conn, path, busy_timeout), busy_timeout, read_only, clock)
+
+    @classmethod
+    def _prepared(cls, backend: Backend, busy_timeout: float, read_only: bool,
+                  clock: Callable[[], datetime] | None) -> "ProgressStore":
+        store = cls(backend, busy_timeout, read_only, clock or utc_now)
+        store.persistent = backend.persistent
         try:
             store._prepare()
         except StoreError:
-            conn.close()
+            backend.close()
             raise
-        except sqlite3.Error as exc:
-            conn.close()
-            raise _error(exc, path, busy_timeout) from None
+        except backend.driver_errors as exc:
+            backend.close()
+            raise backend.error(exc) from None
         return store
 
     @classmethod
@@ -403,131 +647,126 @@ class ProgressStore:
         used, the app keeps this session's results here, with the very same code, and says that
         recording is off."""
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        store = cls(conn, Path(":memory:"), DEFAULT_BUSY_TIMEOUT, False, clock or utc_now)
-        store.persistent = False
-        store._prepare()
-        return store
+        backend = SQLiteBackend(conn, Path(":memory:"), DEFAULT_BUSY_TIMEOUT, persistent=False)
+        return cls._prepared(backend, DEFAULT_BUSY_TIMEOUT, False, clock)
 
     def _prepare(self) -> None:
-        conn = self._conn
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        if self.persistent:
-            self._check_integrity()
+        db = self._db
+        db.prepare(self.read_only, self.busy_timeout)
         version = self._check_version()
         if self.read_only:
             if version < SCHEMA_VERSION:
-                raise OlderLayoutError(f"the progress database {self.path} uses an older layout and is read-only "
-                                       "here; open it once with write access to upgrade it")
+                raise OlderLayoutError(f"the progress database {self.location} uses an older layout and is "
+                                       "read-only here; open it once with write access to upgrade it")
+            db.finish_prepare(True)
             return
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if self.persistent and str(mode).lower() != "wal":
-            raise StoreError(f"the progress database {self.path} could not be switched to WAL mode ({mode})")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        db.finish_prepare(False)
         if version < SCHEMA_VERSION:
             self._migrate()
 
-    def _check_integrity(self) -> None:
-        """Refuse a damaged file before anything is written to it (``PRAGMA quick_check``).
-
-        The check reads the whole file (``bench/bench_store.py`` times it), so it stops after
-        ``QUICK_CHECK_BUDGET`` seconds: a very large file is trusted beyond that point rather than
-        delaying every start."""
-        conn = self._conn
-        deadline = time.monotonic() + QUICK_CHECK_BUDGET
-        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
-        try:
-            rows = conn.execute("PRAGMA quick_check(5)").fetchall()
-        except sqlite3.OperationalError as exc:
-            if "interrupt" in str(exc).lower():
-                return  # out of time: the part checked was sound
-            raise
-        finally:
-            conn.set_progress_handler(None, 0)
-        problems = [line for r in rows for line in str(r[0]).splitlines()
-                    if line.strip() and line.lower() != "ok" and not line.startswith("***")]
-        if problems:
-            raise StoreError(
-                f"{self.path} is not a readable progress database (it is damaged: {problems[0]}) and is left "
-                "untouched; move it aside and a new one will be started, or restore a copy")
-
     def _check_version(self) -> int:
-        version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        version = self._db.schema_version()
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"the progress database {self.path} was written by a newer version of iwp-trainer "
+                f"the progress database {self.location} was written by a newer version of iwp-trainer "
                 f"(schema {version}; this version understands up to {SCHEMA_VERSION}); update iwp-trainer "
                 "or use another --db")
         if version == 0:
-            tables = {r[0] for r in self._conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+            tables = self._db.table_names() - self._db.foreign_table_guard()
             if tables and not tables <= OUR_TABLES:
-                raise StoreError(f"{self.path} is an SQLite database but not an iwp-trainer progress database; "
-                                 "use another --db")
+                raise self._db.not_ours()
         return version
 
     def _migrate(self) -> None:
-        """Bring the file up to date in one transaction; another process may be doing the same."""
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        """Bring the database up to date in one transaction; another process may be doing the same."""
+        db = self._db
+        db.begin()
         try:
+            db.lock_for_migration()
             version = self._check_version()  # re-read under the write lock
+            if version == 0:
+                db.before_migrations()
             for number in range(version, SCHEMA_VERSION):
-                MIGRATIONS[number](conn)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
+                MIGRATIONS[number](db)
+            db.set_schema_version(SCHEMA_VERSION)
+            db.commit()
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            db.rollback()
             raise
 
     @property
     def schema_version(self) -> int:
-        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        with self._lock:
+            return self._db.schema_version()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE) so ``busy_timeout`` applies."""
-        if self.read_only:
-            raise StoreError(f"the progress database {self.path} was opened read-only")
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                    conn.execute("COMMIT")
-                    self.revision += 1
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise _error(exc, self.path, self.busy_timeout) from None
+    def _write(self, work: Callable[[bool], Any]) -> Any:
+        """Run ``work`` in one write transaction and return what it returns.
 
-    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
-        """Run a read-only query (reports use this for their SQL aggregation)."""
+        ``work(retried)`` is called again, once, on a new connection when the first was lost (a
+        restarted server, a dropped network): every write below is written so that running it twice
+        records it once (``retried`` lets it recognise its own earlier commit), so trying again is
+        always safe. A connection that cannot be made again is a transient :class:`StoreError`."""
+        if self.read_only:
+            raise StoreError(f"the progress database {self.location} was opened read-only")
+        db = self._db
         with self._lock:
-            try:
-                return self._conn.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise _error(exc, self.path, self.busy_timeout) from None
+            for retried in (False, True):
+                try:
+                    db.begin()
+                    try:
+                        result = work(retried)
+                        db.commit()
+                        self.revision += 1
+                        return result
+                    except BaseException:
+                        try:
+                            db.rollback()
+                        except db.driver_errors:
+                            pass  # the connection is gone: nothing was committed to roll back
+                        raise
+                except db.driver_errors as exc:
+                    if not retried and db.lost(exc) and db.reconnect():
+                        continue
+                    raise db.error(exc) from None
+        return None  # pragma: no cover
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+        """Run a read-only query (reports use this for their SQL aggregation). Rows read by column
+        name or position, on either back end. A lost connection is made again and the query re-run."""
+        db = self._db
+        with self._lock:
+            for retried in (False, True):
+                try:
+                    return db.execute(sql, params).fetchall()
+                except db.driver_errors as exc:
+                    if not retried and db.lost(exc) and db.reconnect():
+                        continue
+                    raise db.error(exc) from None
+        return []  # pragma: no cover
 
     def _now(self) -> str:
         return iso(self.clock())
 
-    @staticmethod
-    def _learner_id(conn: sqlite3.Connection, name: str, now: str) -> int:
-        row = conn.execute("SELECT id FROM learners WHERE name = ?", (name,)).fetchone()
+    def _learner_id(self, name: str, now: str) -> int:
+        db = self._db
+        row = db.execute("SELECT id FROM learners WHERE name = ?", (name,)).fetchone()
         if row is not None:
             return int(row[0])
-        return int(conn.execute("INSERT INTO learners (name, created_at) VALUES (?, ?)", (name, now)).lastrowid)
+        # Two coaches with a new name at once, on a server: the second insert waits for the first
+        # and does nothing, and the name is then read back.
+        row = db.execute("INSERT INTO learners (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING "
+                         "RETURNING id", (name, now)).fetchone()
+        if row is None:
+            row = db.execute("SELECT id FROM learners WHERE name = ?", (name,)).fetchone()
+        return int(row[0])
 
-    def _attempt_status(self, conn: sqlite3.Connection, attempt_id: int) -> str:
-        row = conn.execute("SELECT status FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
+    def _attempt_status(self, attempt_id: int) -> str:
+        """The attempt's status, its row locked until the transaction ends (on a server, so two
+        processes recording into one attempt take turns; SQLite's write transaction already does)."""
+        row = self._db.execute(f"SELECT status FROM attempts WHERE id = ?{self._db.lock_row}",
+                               (int(attempt_id),)).fetchone()
         if row is None:
             raise StoreError(f"there is no attempt {attempt_id} in the progress database")
         return str(row[0])
@@ -537,26 +776,36 @@ class ProgressStore:
     def learner(self, name: str) -> int:
         """The id of the learner with this name or staff id (case-insensitive), created if new."""
         cleaned = _clean_name(name)
-        with self._write() as conn:
-            return self._learner_id(conn, cleaned, self._now())
+        return self._write(lambda retried: self._learner_id(cleaned, self._now()))
 
     def start_attempt(self, learner: str, scenario_id: str, scenario_title: str, scenario_sha256: str,
-                      mode: str, seed: int, best: dict[str, int]) -> int:
-        """Record the start of an attempt (and the best achievable per dimension); returns its id."""
+                      mode: str, seed: int, best: dict[str, int], *, attempt_uuid: str | None = None) -> int:
+        """Record the start of an attempt (and the best achievable per dimension); returns its id.
+        ``attempt_uuid`` is its stable identity (a new one by default)."""
         if mode not in MODES:
             raise StoreError(f"unknown mode {mode!r} (expected one of: {', '.join(MODES)})")
         cleaned = _clean_name(learner)
         now = self._now()
-        with self._write() as conn:
-            learner_id = self._learner_id(conn, cleaned, now)
-            attempt_id = int(conn.execute(
+        identity = attempt_uuid or str(uuid.uuid4())
+
+        def work(retried: bool) -> int:
+            db = self._db
+            if retried:  # the first try may have committed before the connection went
+                row = db.execute("SELECT id FROM attempts WHERE uuid = ?", (identity,)).fetchone()
+                if row is not None:
+                    return int(row[0])
+            learner_id = self._learner_id(cleaned, now)
+            attempt_id = int(db.execute(
                 "INSERT INTO attempts (learner_id, scenario_id, scenario_title, scenario_sha256, mode, seed,"
-                " started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (learner_id, scenario_id, scenario_title, scenario_sha256, mode, int(seed), now)).lastrowid)
-            conn.executemany(
+                " started_at, uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (learner_id, scenario_id, scenario_title, scenario_sha256, mode, int(seed), now,
+                 identity)).fetchone()[0])
+            db.executemany(
                 "INSERT INTO attempt_scores (attempt_id, dimension, earned, best) VALUES (?, ?, NULL, ?)",
                 [(attempt_id, str(d), int(b)) for d, b in best.items()])
             return attempt_id
+
+        return self._write(work)
 
     def record_decision(self, attempt_id: int, seq: int, node_id: str, choice_id: str, choice_text: str,
                         points: dict[str, int], is_best: bool, critical: bool, cites: list[str],
@@ -566,10 +815,13 @@ class ProgressStore:
         ``outcome`` is given with the decision that reaches an ending: the decision and the finish
         are then one transaction, so an attempt is never left at its ending unfinished. Saving the
         same decision again (a retry after an unclear failure) is harmless."""
-        with self._write() as conn:
-            status = self._attempt_status(conn, attempt_id)
-            row = conn.execute("SELECT choice_id FROM decisions WHERE attempt_id = ? AND seq = ?",
-                               (attempt_id, int(seq))).fetchone()
+        decided_at = self._now()
+
+        def work(retried: bool) -> None:
+            db = self._db
+            status = self._attempt_status(attempt_id)
+            row = db.execute("SELECT choice_id FROM decisions WHERE attempt_id = ? AND seq = ?",
+                             (int(attempt_id), int(seq))).fetchone()
             if row is not None:
                 if row[0] != choice_id:
                     raise StoreError(f"decision {seq} of attempt {attempt_id} is already recorded")
@@ -578,58 +830,76 @@ class ProgressStore:
             elif status != "in_progress":
                 raise StoreError(f"attempt {attempt_id} is already {status.replace('_', ' ')}")
             else:
-                conn.execute(
+                db.execute(
                     "INSERT INTO decisions (attempt_id, seq, node_id, choice_id, choice_text, points, is_best,"
                     " critical, cites, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (attempt_id, int(seq), node_id, choice_id, choice_text,
+                    (int(attempt_id), int(seq), node_id, choice_id, choice_text,
                      json.dumps({str(k): int(v) for k, v in points.items()}, sort_keys=True),
                      int(bool(is_best)), int(bool(critical)), json.dumps([str(c) for c in cites]),
-                     self._now()))
+                     decided_at))
             if outcome is not None:
-                self._finish(conn, attempt_id, outcome.passed, outcome.ending_node, outcome.scores)
+                self._finish(attempt_id, outcome.passed, outcome.ending_node, outcome.scores)
+
+        self._write(work)
 
     def finish_attempt(self, attempt_id: int, passed: bool, ending_node: str,
                        scores: Mapping[str, Any]) -> None:
         """Record the outcome and the score per dimension as ``dimension -> (earned, best)``.
         The app records the outcome with the last decision (``record_decision(outcome=...)``);
         this finishes an attempt whose ending was reached but not recorded (an older file)."""
-        with self._write() as conn:
-            status = self._attempt_status(conn, attempt_id)
-            if status != "in_progress":
-                raise StoreError(f"attempt {attempt_id} is already {status.replace('_', ' ')}")
-            self._finish(conn, attempt_id, passed, ending_node, scores)
+        wanted = "passed" if passed else "failed"
 
-    def _finish(self, conn: sqlite3.Connection, attempt_id: int, passed: bool, ending_node: str,
-                scores: Mapping[str, Any]) -> None:
+        def work(retried: bool) -> None:
+            status = self._attempt_status(attempt_id)
+            if status != "in_progress":
+                if retried and status == wanted:
+                    return  # the first try committed before the connection went
+                raise StoreError(f"attempt {attempt_id} is already {status.replace('_', ' ')}")
+            self._finish(attempt_id, passed, ending_node, scores)
+
+        self._write(work)
+
+    def _finish(self, attempt_id: int, passed: bool, ending_node: str, scores: Mapping[str, Any]) -> None:
         pairs = _scores_from(scores)
-        conn.execute("UPDATE attempts SET status = ?, ended_at = ?, ending_node = ? WHERE id = ?",
-                     ("passed" if passed else "failed", self._now(), ending_node, attempt_id))
-        conn.executemany(
+        db = self._db
+        db.execute("UPDATE attempts SET status = ?, ended_at = ?, ending_node = ? WHERE id = ?",
+                   ("passed" if passed else "failed", self._now(), ending_node, int(attempt_id)))
+        db.executemany(
             "INSERT INTO attempt_scores (attempt_id, dimension, earned, best) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (attempt_id, dimension) DO UPDATE SET earned = excluded.earned, best = excluded.best",
-            [(attempt_id, d, e, b) for d, (e, b) in pairs.items()])
+            [(int(attempt_id), d, e, b) for d, (e, b) in pairs.items()])
 
     def abandon_attempt(self, attempt_id: int) -> None:
         """Give up an unfinished attempt (its decisions stay recorded). Finished ones are left alone."""
-        with self._write() as conn:
-            self._attempt_status(conn, attempt_id)
-            conn.execute("UPDATE attempts SET status = 'abandoned', ended_at = ? "
-                         "WHERE id = ? AND status = 'in_progress'", (self._now(), attempt_id))
+        def work(retried: bool) -> None:
+            self._attempt_status(attempt_id)
+            self._db.execute("UPDATE attempts SET status = 'abandoned', ended_at = ? "
+                             "WHERE id = ? AND status = 'in_progress'", (self._now(), int(attempt_id)))
+
+        self._write(work)
 
     def record_question(self, learner: str | None, question: str, answered: bool,
-                        helpful: bool | None = None) -> None:
+                        helpful: bool | None = None, *, question_uuid: str | None = None) -> None:
         """Note an Ask question: whether it got a confident answer, and the coach's verdict if given."""
         text = str(question or "").strip()
         if not text:
             return
         now = self._now()
-        with self._write() as conn:
-            learner_id = self._learner_id(conn, _clean_name(learner), now) if learner and learner.strip() else None
-            conn.execute(
-                "INSERT INTO questions (learner_id, question, normalised, answered, helpful, asked_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+        name = _clean_name(learner) if learner and learner.strip() else None
+        identity = question_uuid or str(uuid.uuid4())
+
+        def work(retried: bool) -> None:
+            db = self._db
+            if retried and db.execute("SELECT 1 FROM questions WHERE uuid = ?", (identity,)).fetchone():
+                return
+            learner_id = self._learner_id(name, now) if name else None
+            db.execute(
+                "INSERT INTO questions (learner_id, question, normalised, answered, helpful, asked_at, uuid)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (learner_id, text, normalise_question(text), int(bool(answered)),
-                 None if helpful is None else int(bool(helpful)), now))
+                 None if helpful is None else int(bool(helpful)), now, identity))
+
+        self._write(work)
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -679,7 +949,7 @@ class ProgressStore:
                 id=r["id"], learner=r["learner"], scenario_id=r["scenario_id"], scenario_title=r["scenario_title"],
                 scenario_sha256=r["scenario_sha256"], mode=r["mode"], seed=r["seed"], started_at=r["started_at"],
                 ended_at=r["ended_at"], status=r["status"], scores=dims, decisions=made,
-                ending_node=r["ending_node"]))
+                ending_node=r["ending_node"], uuid=r["uuid"] or ""))
         return result
 
     def unfinished_attempts(self, learner: str) -> list[Attempt]:
@@ -704,27 +974,32 @@ class ProgressStore:
 
     def close(self) -> None:
         with self._lock:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
+            self._db.close()
 
 
-def open_store(path: Path) -> tuple[ProgressStore, str | None]:
+def open_store(location: Path | str) -> tuple[ProgressStore, str | None]:
     """The store to use and, when recording is off, the sentence that says why: a database that
-    cannot be used gives an in-memory store, so practice still works for this session."""
+    cannot be used (a damaged file, a server that cannot be reached) gives an in-memory store, so
+    practice still works for this session."""
     try:
-        return ProgressStore.open(path), None
+        return ProgressStore.open(location), None
     except StoreError as exc:
         return ProgressStore.in_memory(), f"Recording is off: {exc}. Results are kept for this session only."
 
 
-def open_existing(path: Path) -> ProgressStore | None:
+def open_existing(location: Path | str) -> ProgressStore | None:
     """Open a database for reports and exports: ``None`` when there is none yet (never create one
     just to report on it). Always read-only, so a shared file nobody may write still reports, and a
-    report never changes the file; only a file with an older layout that we may write is opened
+    report never changes the file; only a database with an older layout that we may write is opened
     for writing, once, to upgrade it."""
-    path = paths.expand(Path(path))
+    if is_server_url(location):
+        try:
+            return ProgressStore.open(location, read_only=True)
+        except OlderLayoutError:
+            pass  # upgraded below; a user who may not change the tables gets the server's refusal
+        ProgressStore.open(location).close()
+        return ProgressStore.open(location, read_only=True)
+    path = paths.expand(Path(location))
     if not path.exists():
         return None
     try:

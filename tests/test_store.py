@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -55,10 +56,26 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(db: Path, clock: Clock):
-    s = ProgressStore.open(db, clock=clock)
+def store(location: Path | str, clock: Clock):
+    """A new store on each back end (SQLite file, PostgreSQL database): the tests that take it
+    make the same assertions on both."""
+    s = ProgressStore.open(location, clock=clock)
     yield s
     s.close()
+
+
+def on_sqlite(location: Path | str) -> bool:
+    return not store_module.is_server_url(location)
+
+
+def raw(location: Path | str) -> store_module.Backend:
+    """A bare back end on ``location`` (no version check, no migration), to build old layouts."""
+    if on_sqlite(location):
+        Path(location).parent.mkdir(parents=True, exist_ok=True)
+        return store_module.SQLiteBackend(sqlite3.connect(location, isolation_level=None), Path(location), 5.0)
+    from iwp_trainer import store_pg
+
+    return store_pg.connect(str(location), read_only=False, busy_timeout=5.0)
 
 
 def play(s: ProgressStore, learner: str, scenario: str, choices: list[tuple[str, int, bool]],
@@ -254,7 +271,22 @@ def test_one_store_can_be_shared_by_threads(store: ProgressStore) -> None:
 # --- the file itself -----------------------------------------------------------------------------
 
 
-def test_new_file_has_current_schema_wal_and_safety_pragmas(store: ProgressStore, db: Path) -> None:
+def test_new_server_database_has_current_schema_and_enforces_keys(pg_url: str) -> None:
+    store = ProgressStore.open(pg_url)
+    assert store.backend == "postgresql" and store.schema_version == SCHEMA_VERSION
+    with pytest.raises(StoreError, match="foreign key"):  # foreign keys are enforced
+        store._write(lambda retried: store._db.execute(
+            "INSERT INTO decisions VALUES (77, 1, 'n', 'c', 't', '{}', 1, 0, '[]', 'now')"))
+    store.close()
+    reopened = ProgressStore.open(pg_url)  # opening again changes nothing
+    assert reopened.schema_version == SCHEMA_VERSION
+    assert reopened._db.table_names() == store_module.OUR_TABLES | {"iwp_schema_version"}
+    reopened.close()
+
+
+def test_new_file_has_current_schema_wal_and_safety_pragmas(db: Path) -> None:
+    store = ProgressStore.open(db)
+    assert store.backend == "sqlite"
     assert store.schema_version == SCHEMA_VERSION == len(store_module.MIGRATIONS)
     assert store.query("PRAGMA journal_mode")[0][0] == "wal"
     assert store.query("PRAGMA foreign_keys")[0][0] == 1
@@ -290,27 +322,35 @@ def test_older_file_is_upgraded_keeping_its_data(tmp_path: Path) -> None:
     s.close()
 
 
-def test_migrations_apply_one_step_at_a_time(tmp_path: Path) -> None:
-    db = tmp_path / "steps.sqlite3"
-    conn = sqlite3.connect(db, isolation_level=None)
-    store_module.MIGRATIONS[0](conn)
-    conn.execute("PRAGMA user_version = 1")
-    conn.close()
-    s = ProgressStore.open(db)
-    columns = {r[1] for r in s.query("PRAGMA table_info(questions)")}
-    assert "normalised" in columns and s.schema_version == SCHEMA_VERSION
+def test_migrations_apply_one_step_at_a_time(location: Path | str) -> None:
+    db = raw(location)
+    db.before_migrations()
+    store_module.MIGRATIONS[0](db)
+    db.set_schema_version(1)
+    db.execute("INSERT INTO learners (name, created_at) VALUES ('Ann', '2026-01-01T00:00:00.000+00:00')")
+    db.execute("INSERT INTO attempts (learner_id, scenario_id, scenario_title, scenario_sha256, mode, seed,"
+               " started_at) VALUES (1, 's1', 'S1', 'x', 'practice', 4, '2026-01-01T00:00:00.000+00:00')")
+    db.execute("INSERT INTO questions (learner_id, question, answered, asked_at)"
+               " VALUES (1, ' What  IS it? ', 0, '2026-01-01T00:00:00.000+00:00')")
+    db.close()
+    s = ProgressStore.open(location)
+    assert s.schema_version == SCHEMA_VERSION
+    assert [tuple(r) for r in s.query("SELECT normalised FROM questions")] == [("what is it?",)]  # version 2
+    [attempt] = s.attempts()  # version 3: a stable identity, the same for the same recorded attempt
+    assert attempt.uuid == str(uuid.uuid5(store_module.UUID_NAMESPACE, "attempt|Ann|s1|2026-01-01T00:00:00.000+00:00|4|1"))
+    s.record_question("Ann", "next", answered=True)
+    assert len({r[0] for r in s.query("SELECT uuid FROM questions")}) == 2
     s.close()
 
 
-def test_newer_schema_is_refused_clearly(tmp_path: Path) -> None:
-    db = tmp_path / "future.sqlite3"
-    ProgressStore.open(db).close()
-    conn = sqlite3.connect(db)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
-    conn.close()
+def test_newer_schema_is_refused_clearly(location: Path | str) -> None:
+    ProgressStore.open(location).close()
+    db = raw(location)
+    db.set_schema_version(SCHEMA_VERSION + 5)
+    db.close()
     with pytest.raises(StoreError, match="newer version of iwp-trainer") as info:
-        ProgressStore.open(db)
-    assert str(db) in str(info.value)
+        ProgressStore.open(location)
+    assert str(location) in str(info.value)
 
 
 @pytest.mark.parametrize("content", [b"this is not a database at all, just text" * 100, b"SQLite format 3\x00" + b"\xff" * 4000])
@@ -339,6 +379,17 @@ def test_damaged_pages_give_a_store_error_not_a_crash(tmp_path: Path) -> None:
         s.attempts()
 
 
+def test_someone_elses_database_is_left_alone(pg_url: str) -> None:
+    db = raw(pg_url)
+    db.execute("CREATE TABLE invoices (id INTEGER)")
+    db.close()
+    with pytest.raises(StoreError, match="not an iwp-trainer progress database"):
+        ProgressStore.open(pg_url)
+    db = raw(pg_url)
+    assert db.table_names() == {"invoices"}
+    db.close()
+
+
 def test_someone_elses_sqlite_file_is_left_alone(tmp_path: Path) -> None:
     db = tmp_path / "other.sqlite3"
     conn = sqlite3.connect(db)
@@ -365,6 +416,21 @@ def test_read_only_file_is_refused_for_recording(db: Path, monkeypatch: pytest.M
         assert str(db) in str(info.value)
     finally:
         db.chmod(0o644)
+
+
+def test_read_only_server_database_refuses_writes(pg_url: str, clock: Clock) -> None:
+    s = ProgressStore.open(pg_url, clock=clock)
+    play(s, "Ann", "s1", [("a", 2, True)])
+    s.close()
+    ro = ProgressStore.open(pg_url, read_only=True)
+    assert [a.learner for a in ro.attempts()] == ["Ann"]
+    with pytest.raises(StoreError, match="read-only"):
+        ro.start_attempt("Ann", "s1", "S", SHA, "practice", 0, {})
+    with pytest.raises(StoreError, match="read-only"):  # even bypassing the guard, the server refuses
+        ro.read_only = False
+        ro.record_question("Ann", "anything", answered=False)
+    ro.close()
+    assert store_module.open_existing(pg_url).attempts()[0].learner == "Ann"
 
 
 def test_read_only_open_reads_and_never_writes(db: Path, clock: Clock) -> None:
@@ -430,8 +496,8 @@ def writer(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_killed_process_keeps_its_decisions_and_the_attempt_resumable(db: Path) -> None:
-    proc = writer(str(db), "Kim", "0", "6", "--die-after", "3")
+def test_killed_process_keeps_its_decisions_and_the_attempt_resumable(location: Path | str) -> None:
+    proc = writer(str(location), "Kim", "0", "6", "--die-after", "3")
     try:
         line = proc.stdout.readline()
         assert line.startswith("ready"), proc.stderr.read()
@@ -439,7 +505,7 @@ def test_killed_process_keeps_its_decisions_and_the_attempt_resumable(db: Path) 
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL
-    s = ProgressStore.open(db)
+    s = ProgressStore.open(location)
     [attempt] = s.unfinished_attempts("Kim")
     assert attempt.id == int(line.split()[1])
     assert attempt.choice_ids == ["c1", "c2", "c3"]
@@ -450,13 +516,13 @@ def test_killed_process_keeps_its_decisions_and_the_attempt_resumable(db: Path) 
     s.close()
 
 
-def test_concurrent_writers_lose_nothing(db: Path) -> None:
-    ProgressStore.open(db).close()
-    procs = [writer(str(db), f"W{n}", "15", "4") for n in range(3)]
+def test_concurrent_writers_lose_nothing(location: Path | str) -> None:
+    ProgressStore.open(location).close()
+    procs = [writer(str(location), f"W{n}", "15", "4") for n in range(3)]
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    s = ProgressStore.open(db)
+    s = ProgressStore.open(location)
     attempts = s.attempts()
     assert len(attempts) == 45
     for n in range(3):
@@ -467,13 +533,12 @@ def test_concurrent_writers_lose_nothing(db: Path) -> None:
     s.close()
 
 
-def test_concurrent_first_open_migrates_once(tmp_path: Path) -> None:
-    db = tmp_path / "fresh.sqlite3"
-    procs = [writer(str(db), f"W{n}", "2", "2") for n in range(4)]
+def test_concurrent_first_open_migrates_once(location: Path | str) -> None:
+    procs = [writer(str(location), f"W{n}", "2", "2") for n in range(4)]
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    s = ProgressStore.open(db)
+    s = ProgressStore.open(location)
     assert s.schema_version == SCHEMA_VERSION and len(s.attempts()) == 8
     s.close()
 
@@ -515,13 +580,13 @@ def test_store_never_imports_the_engine() -> None:
 
 
 def test_engine_results_recorded_as_the_app_does_and_resumed_by_replay(shipped_scenarios: Path,
-                                                                       shipped_kb: Path, db: Path) -> None:
+                                                                       shipped_kb: Path, location: Path | str) -> None:
     from iwp_trainer.engine import Playthrough
     from iwp_trainer.scenario_loader import load_scenarios
 
     scenarios = load_scenarios(shipped_scenarios, {p.stem for p in shipped_kb.glob("*.md")}, run_tests=False)
     scenario = scenarios.scenarios["control-group-request"]
-    s = ProgressStore.open(db)
+    s = ProgressStore.open(location)
 
     def record(play: Playthrough, attempt_id: int, choice_id: str) -> None:
         seq = len(play.decisions) + 1
@@ -535,7 +600,7 @@ def test_engine_results_recorded_as_the_app_does_and_resumed_by_replay(shipped_s
     record(play, attempt_id, play.best_choices()[0].id)  # ...and then the terminal is closed
     s.close()
 
-    s = ProgressStore.open(db)
+    s = ProgressStore.open(location)
     [waiting] = s.unfinished_attempts("Ann")
     resumed = Playthrough(scenario, seed=waiting.seed)
     for choice_id in waiting.choice_ids:

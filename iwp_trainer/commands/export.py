@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
               f"e.g. {args.out / 'statements.jsonl'})", file=sys.stderr)
         return EXIT_ERROR
     try:
-        store = open_existing(Path(args.db))
+        store = open_existing(args.db)
         if store is None:
             what = "sent" if target else "exported"
             print(f"No attempts recorded yet (there is no progress database at {args.db}); nothing {what}.",

@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         print("iwp-trainer report: error: --scenario does not apply to the gaps report", file=sys.stderr)
         return EXIT_USAGE
     try:
-        store = open_existing(Path(args.db))
+        store = open_existing(args.db)
         if store is None:
             report = None
         else:

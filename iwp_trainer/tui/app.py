@@ -100,7 +100,7 @@ class IwpApp(App[int]):
         kb_dir: Path,
         scenarios_dir: Path,
         index_dir: Path,
-        db_path: Path,
+        db_path: Path | str,
         learner: str | None = None,
         *,
         remember_learner: bool = True,
@@ -110,7 +110,7 @@ class IwpApp(App[int]):
         self.kb_dir = Path(kb_dir)
         self.scenarios_dir = Path(scenarios_dir)
         self.index_dir = Path(index_dir)
-        self.db_path = Path(db_path)
+        self.db_path = paths.db_location(db_path)
         self.learner: str = learner or ""
         # One browser tab of `iwp-trainer serve`: the settings file and login name are the server
         # account's, not the coach's, so nothing is read from or kept in them (each tab asks its

@@ -150,7 +150,7 @@ def glossary_terms(glossary: Any) -> list[tuple[str, str]]:
 # --- progress recording ------------------------------------------------------------------------
 
 
-def open_store(db_path: Path) -> tuple[ProgressStore, str | None]:
+def open_store(db_path: Path | str) -> tuple[ProgressStore, str | None]:
     """The progress store, or an in-memory one plus the sentence saying recording to disk is off."""
     return store_module.open_store(db_path)
 
