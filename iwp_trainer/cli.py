@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "report",
     "export",
     "serve",
+    "db",
 )
 
 EXIT_OK = 0

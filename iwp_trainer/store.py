@@ -52,6 +52,7 @@ DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a writer waits for another before giving u
 QUICK_CHECK_BUDGET = 0.25  # seconds the integrity check on open may take; the rest of a huge file is trusted
 SAVE_ATTEMPTS = 3  # tries for one save while another program holds the write lock (each waits busy_timeout)
 SAVE_PAUSE = 0.5  # seconds between those tries
+COPY_BATCH = 500  # attempts (or questions) copied per transaction by copy_from
 
 
 class StoreError(Exception):
@@ -381,7 +382,12 @@ class Backend:
         raise NotImplementedError
 
     def lock_for_migration(self) -> None:
-        """Make concurrent first opens take turns at upgrading (called inside the transaction)."""
+        """Make concurrent first opens take turns at upgrading (called before the upgrade's
+        transaction begins, so that transaction sees what an earlier upgrade committed; SQLite's
+        ``BEGIN IMMEDIATE`` is lock enough)."""
+
+    def unlock_after_migration(self) -> None:
+        """Let the next process upgrade (or find it done)."""
 
     def before_migrations(self) -> None:
         """What the database needs before the first migration (PostgreSQL: the NOCASE collation)."""
@@ -637,8 +643,9 @@ class ProgressStore:
             backend.close()
             raise
         except backend.driver_errors as exc:
+            error = backend.error(exc)  # worded while the connection's state can still be read
             backend.close()
-            raise backend.error(exc) from None
+            raise error from None
         return store
 
     @classmethod
@@ -680,19 +687,22 @@ class ProgressStore:
     def _migrate(self) -> None:
         """Bring the database up to date in one transaction; another process may be doing the same."""
         db = self._db
-        db.begin()
+        db.lock_for_migration()
         try:
-            db.lock_for_migration()
-            version = self._check_version()  # re-read under the write lock
-            if version == 0:
-                db.before_migrations()
-            for number in range(version, SCHEMA_VERSION):
-                MIGRATIONS[number](db)
-            db.set_schema_version(SCHEMA_VERSION)
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
+            db.begin()
+            try:
+                version = self._check_version()  # re-read under the write lock
+                if version == 0:
+                    db.before_migrations()
+                for number in range(version, SCHEMA_VERSION):
+                    MIGRATIONS[number](db)
+                db.set_schema_version(SCHEMA_VERSION)
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+        finally:
+            db.unlock_after_migration()
 
     @property
     def schema_version(self) -> int:
@@ -972,9 +982,132 @@ class ProgressStore:
         """Every learner name, alphabetically."""
         return [r[0] for r in self.query("SELECT name FROM learners ORDER BY name COLLATE NOCASE")]
 
+    # -- copying between stores ---------------------------------------------------------------
+
+    def copy_from(self, source: "ProgressStore", batch: int = COPY_BATCH) -> "CopyCounts":
+        """Add to this store everything recorded in ``source`` that it does not hold yet: learners,
+        attempts with their scores and decisions, Ask questions (``iwp-trainer db copy``).
+
+        Attempts and questions are matched by their stable ``uuid``, so copying again adds nothing
+        twice; an attempt unfinished here but since continued or finished in ``source`` gets the
+        decisions it lacks and its outcome. Each batch is one transaction: an interrupted copy keeps
+        what it committed and the next run carries on."""
+        new = updated = present = q_new = q_present = 0
+        for name, created in [(r["name"], r["created_at"]) for r in source.query(
+                "SELECT name, created_at FROM learners ORDER BY id")]:
+            self._write(lambda retried, n=name, c=created: self._learner_id(n, c))
+        last = 0
+        while True:
+            rows = source.query(
+                "SELECT a.id, a.uuid, l.name AS learner, l.created_at AS learner_created, a.scenario_id,"
+                " a.scenario_title, a.scenario_sha256, a.mode, a.seed, a.started_at, a.ended_at, a.status,"
+                " a.ending_node FROM attempts a JOIN learners l ON l.id = a.learner_id"
+                " WHERE a.id > ? ORDER BY a.id LIMIT ?", (last, batch))
+            if not rows:
+                break
+            last = rows[-1]["id"]
+            ids = [r["id"] for r in rows]
+            marks = ", ".join("?" * len(ids))
+            scores: dict[int, list[Any]] = {}
+            for r in source.query(f"SELECT attempt_id, dimension, earned, best FROM attempt_scores "
+                                  f"WHERE attempt_id IN ({marks})", ids):
+                scores.setdefault(r["attempt_id"], []).append((r["dimension"], r["earned"], r["best"]))
+            decisions: dict[int, list[Any]] = {}
+            for r in source.query(f"SELECT attempt_id, seq, node_id, choice_id, choice_text, points, is_best,"
+                                  f" critical, cites, decided_at FROM decisions WHERE attempt_id IN ({marks})"
+                                  " ORDER BY attempt_id, seq", ids):
+                decisions.setdefault(r["attempt_id"], []).append(tuple(r)[1:])
+
+            def work(retried: bool, rows: list[Any] = rows) -> tuple[int, int, int]:
+                db = self._db
+                uuids = [r["uuid"] for r in rows]
+                held = {r[0]: (r[1], r[2]) for r in db.execute(
+                    f"SELECT uuid, id, status FROM attempts WHERE uuid IN ({', '.join('?' * len(uuids))})",
+                    uuids).fetchall()}
+                added = changed = 0
+                learner_ids: dict[str, int] = {}
+                for r in rows:
+                    if r["uuid"] in held:
+                        attempt_id, status = held[r["uuid"]]
+                        if status != "in_progress":
+                            continue  # finished or abandoned here: nothing more can be added
+                        have = db.execute("SELECT COUNT(*) FROM decisions WHERE attempt_id = ?",
+                                          (attempt_id,)).fetchone()[0]
+                        if r["status"] == "in_progress" and len(decisions.get(r["id"], [])) <= have:
+                            continue  # nothing new in the source either
+                        changed += 1
+                    else:
+                        if r["learner"] not in learner_ids:
+                            learner_ids[r["learner"]] = self._learner_id(r["learner"], r["learner_created"])
+                        attempt_id = int(db.execute(
+                            "INSERT INTO attempts (learner_id, scenario_id, scenario_title, scenario_sha256, mode,"
+                            " seed, started_at, ended_at, status, ending_node, uuid)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                            (learner_ids[r["learner"]], r["scenario_id"], r["scenario_title"], r["scenario_sha256"],
+                             r["mode"], r["seed"], r["started_at"], r["ended_at"], r["status"], r["ending_node"],
+                             r["uuid"])).fetchone()[0])
+                        added += 1
+                    if r["uuid"] in held:  # an unfinished attempt here: its outcome and decisions since
+                        db.execute("UPDATE attempts SET status = ?, ended_at = ?, ending_node = ? WHERE id = ?",
+                                   (r["status"], r["ended_at"], r["ending_node"], attempt_id))
+                    db.executemany(
+                        "INSERT INTO attempt_scores (attempt_id, dimension, earned, best) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (attempt_id, dimension) DO UPDATE SET earned = excluded.earned,"
+                        " best = excluded.best", [(attempt_id, *s) for s in scores.get(r["id"], [])])
+                    db.executemany(
+                        "INSERT INTO decisions (attempt_id, seq, node_id, choice_id, choice_text, points, is_best,"
+                        " critical, cites, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (attempt_id, seq) DO NOTHING",
+                        [(attempt_id, *d) for d in decisions.get(r["id"], [])])
+                return added, changed, len(rows) - added
+
+            added, changed, there = self._write(work)
+            new, updated, present = new + added, updated + changed, present + there
+        last = 0
+        while True:
+            rows = source.query(
+                "SELECT q.id, q.uuid, l.name AS learner, l.created_at AS learner_created, q.question,"
+                " q.normalised, q.answered, q.helpful, q.asked_at FROM questions q"
+                " LEFT JOIN learners l ON l.id = q.learner_id WHERE q.id > ? ORDER BY q.id LIMIT ?", (last, batch))
+            if not rows:
+                break
+            last = rows[-1]["id"]
+
+            def work_questions(retried: bool, rows: list[Any] = rows) -> int:
+                db = self._db
+                uuids = [r["uuid"] for r in rows]
+                held = {r[0] for r in db.execute(
+                    f"SELECT uuid FROM questions WHERE uuid IN ({', '.join('?' * len(uuids))})", uuids).fetchall()}
+                fresh = [r for r in rows if r["uuid"] not in held]
+                learner_ids = {name: self._learner_id(name, created) for name, created in
+                               {(r["learner"], r["learner_created"]) for r in fresh if r["learner"]}}
+                db.executemany(
+                    "INSERT INTO questions (learner_id, question, normalised, answered, helpful, asked_at, uuid)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(learner_ids.get(r["learner"]), r["question"], r["normalised"], r["answered"], r["helpful"],
+                      r["asked_at"], r["uuid"]) for r in fresh])
+                return len(fresh)
+
+            added = self._write(work_questions)
+            q_new, q_present = q_new + added, q_present + len(rows) - added
+        return CopyCounts(source.location, self.location, new, updated, present, q_new, q_present)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+@dataclass(frozen=True)
+class CopyCounts:
+    """What :meth:`ProgressStore.copy_from` did: new rows, rows already there, attempts brought up to date."""
+
+    source: str
+    target: str
+    attempts_new: int
+    attempts_updated: int
+    attempts_present: int
+    questions_new: int
+    questions_present: int
 
 
 def open_store(location: Path | str) -> tuple[ProgressStore, str | None]:

@@ -8,7 +8,7 @@ holds only what PostgreSQL does differently from SQLite:
 * the learner name's ``COLLATE NOCASE`` is an ICU collation of that name (case-insensitive, so
   "Sam Coach" and "sam coach" are one learner, as in SQLite); ids are identity columns;
 * the schema version lives in a one-row table (``iwp_schema_version``), not ``PRAGMA user_version``,
-  and concurrent first opens take turns at upgrading through an advisory lock;
+  and concurrent first opens take turns at upgrading through a session advisory lock;
 * a write transaction locks the attempt row it changes (``FOR UPDATE``), so two processes recording
   into one attempt take turns, as SQLite's whole-file write lock makes them;
 * a connection lost mid-session (a restarted server, a dropped network) is made again and the
@@ -257,7 +257,13 @@ class PostgresBackend(Backend):
                           "progress database; give iwp-trainer a database (or schema) of its own")
 
     def lock_for_migration(self) -> None:
-        self.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+        # A session lock taken outside the transaction: a transaction begun after another process's
+        # upgrade committed sees its tables (one that waited inside could keep a stale catalog view).
+        self.execute("SELECT pg_advisory_lock(?)", (MIGRATION_LOCK,))
+
+    def unlock_after_migration(self) -> None:
+        if not (self.conn.closed or self.conn.broken):
+            self.execute("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
 
     def before_migrations(self) -> None:
         self.execute(NOCASE_COLLATION)

@@ -85,6 +85,10 @@ class Cluster:
             os.chmod(self.base, 0o755)
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
                   "--locale=C.UTF-8", "--no-sync")
+        # One role must give a password over TCP (the password tests); every other connection is trusted.
+        hba = self.data / "pg_hba.conf"
+        hba.write_text("host all pw_coach 127.0.0.1/32 scram-sha-256\n" + hba.read_text(encoding="utf-8"),
+                       encoding="utf-8")
         with open(self.data / "postgresql.conf", "a", encoding="utf-8") as conf:
             # A test server: no durability cost beyond what the fault test needs (fsync off keeps
             # commits crash-safe against a killed server, which is all the tests do; not a power cut).
