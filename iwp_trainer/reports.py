@@ -207,7 +207,7 @@ def scenarios_report(store: ProgressStore, f: ReportFilter = ReportFilter(),
         "FROM decisions d JOIN attempts a ON a.id = d.attempt_id JOIN learners l ON l.id = a.learner_id "
         f"WHERE {where} AND d.is_best = 0 "
         "GROUP BY a.scenario_id, d.choice_id, d.choice_text "
-        "ORDER BY a.scenario_id, times DESC, critical DESC, d.choice_id", params)
+        "ORDER BY a.scenario_id, times DESC, critical DESC, d.choice_id, d.choice_text", params)
     wrong: dict[str, list[dict[str, Any]]] = {}
     for r in wrong_rows:
         picked = wrong.setdefault(r["scenario"], [])
